@@ -1,0 +1,1 @@
+"""Algorithms and I/O for photorealistic style transfer. No Prefect here."""

@@ -1,0 +1,150 @@
+"""Content-addressed artifact store over any fsspec URL.
+
+A stage's artifact lives at ``{root}/{stage}/{key}/``: its files, then ``ref.json`` written last,
+so an artifact is complete exactly when ``ref.json`` exists (a killed writer leaves no reference).
+``key`` = hash(stage, stage version, parameters, the *digests* of its inputs); ``digest`` = hash of
+the artifact's own files. Downstream keys use digests, so a stage that is recomputed with the same
+output does not invalidate what follows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import fsspec
+import numpy as np
+
+from photostyle.core.imageio import read_bytes, write_bytes_atomic
+
+REF_FILE = "ref.json"
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256 of bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical_json(value: object) -> bytes:
+    """Deterministic JSON bytes (sorted keys, no whitespace) for hashing."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def stage_key(stage: str, version: int, inputs: dict[str, str | None], params: dict | None = None) -> str:
+    """The content-addressed key of a stage run: its inputs' digests, parameters and version."""
+    payload = {"stage": stage, "version": version, "inputs": inputs, "params": params or {}}
+    return sha256_hex(canonical_json(payload))[:32]
+
+
+def files_digest(files: dict[str, bytes]) -> str:
+    """Digest of a set of named files, independent of their order."""
+    return sha256_hex(canonical_json({name: sha256_hex(data) for name, data in sorted(files.items())}))[:32]
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """Deterministic .npy encoding (np.savez embeds timestamps, so it is not used)."""
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    return buf.getvalue()
+
+
+def npy_load(data: bytes) -> np.ndarray:
+    """Decode .npy bytes without pickle."""
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """A small, serialisable reference to a stored artifact: what tasks pass between them."""
+
+    stage: str
+    key: str
+    uri: str
+    digest: str
+    files: tuple[str, ...]
+    meta: dict = field(default_factory=dict, hash=False, compare=False)
+    cached: bool = field(default=False, compare=False)
+
+    def file_uri(self, name: str) -> str:
+        """URI of one of the artifact's files."""
+        return f"{self.uri}/{name}"
+
+
+class ArtifactStore:
+    """Stage artifacts under ``root`` (a local folder or any fsspec URL)."""
+
+    def __init__(self, root: str, storage_options: dict | None = None):
+        self.root = root.rstrip("/")
+        self.storage_options = storage_options or {}
+
+    def __repr__(self) -> str:  # never print storage options: they may hold credentials
+        return f"ArtifactStore({self.root!r})"
+
+    def __getstate__(self) -> dict:
+        return {"root": self.root, "storage_options": self.storage_options}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["root"], state["storage_options"])
+
+    def _uri(self, stage: str, key: str) -> str:
+        return f"{self.root}/{stage}/{key}"
+
+    def get(self, stage: str, key: str) -> ArtifactRef | None:
+        """The stored artifact for this key, or None when it does not exist (yet)."""
+        uri = self._uri(stage, key)
+        fs, path = fsspec.core.url_to_fs(f"{uri}/{REF_FILE}", **self.storage_options)
+        try:
+            data = fs.cat_file(path)
+        except FileNotFoundError:
+            return None
+        info = json.loads(data)
+        return ArtifactRef(stage, key, uri, info["digest"], tuple(info["files"]), info.get("meta", {}), True)
+
+    def put(self, stage: str, key: str, files: dict[str, bytes], meta: dict | None = None) -> ArtifactRef:
+        """Store files under the key, then commit by writing ``ref.json`` last."""
+        uri = self._uri(stage, key)
+        for name, data in files.items():
+            write_bytes_atomic(f"{uri}/{name}", data, self.storage_options)
+        digest = files_digest(files)
+        info = {"stage": stage, "key": key, "digest": digest, "files": sorted(files), "meta": meta or {}}
+        write_bytes_atomic(f"{uri}/{REF_FILE}", canonical_json(info), self.storage_options)
+        return ArtifactRef(stage, key, uri, digest, tuple(sorted(files)), meta or {}, False)
+
+    def get_or_create(self, stage: str, key: str,
+                      compute: Callable[[], tuple[dict[str, bytes], dict]]) -> ArtifactRef:
+        """The artifact for ``key``, computing and storing it only when it is not stored yet.
+
+        ``compute`` returns (files, meta); the seconds it took are recorded in ``meta``.
+        """
+        found = self.get(stage, key)
+        if found is not None:
+            return found
+        start = time.perf_counter()
+        files, meta = compute()
+        meta = {**meta, "seconds": round(time.perf_counter() - start, 4)}
+        return self.put(stage, key, files, meta)
+
+    def read(self, ref: ArtifactRef, name: str) -> bytes:
+        """One file of an artifact."""
+        return read_bytes(ref.file_uri(name), self.storage_options)
+
+    def read_array(self, ref: ArtifactRef, name: str) -> np.ndarray:
+        """An .npy file of an artifact."""
+        return npy_load(self.read(ref, name))
+
+    def read_json(self, ref: ArtifactRef, name: str) -> object:
+        """A JSON file of an artifact."""
+        return json.loads(self.read(ref, name))
+
+    def describe(self) -> dict:
+        """What may be shown to users: the root, never the storage options."""
+        return {"root": self.root}
+
+
+def ref_to_dict(ref: ArtifactRef) -> dict:
+    """A JSON-ready view of a reference (for sidecars and manifests)."""
+    return asdict(ref)

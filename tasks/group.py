@@ -1,0 +1,32 @@
+"""Stage ``group``: pair the content's regions with the style's (semantic grouping)."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from photostyle.core.artifacts import ArtifactRef, ArtifactStore, npy_bytes, stage_key
+from photostyle.core.regions import RegionPairs, pair_regions
+from photostyle.tasks.segment import load_label_maps
+from photostyle.tasks.options import STAGE_OPTIONS
+
+STAGE = "group"
+VERSION = 1
+
+
+@task(name="group", **STAGE_OPTIONS)
+def group(segments: ArtifactRef, store: ArtifactStore) -> ArtifactRef:
+    """Paired region masks: region k of the content takes its style from region k of the style."""
+
+    def compute() -> tuple[dict[str, bytes], dict]:
+        pairs = pair_regions(*load_label_maps(store, segments))
+        files = {"content_masks.npy": npy_bytes(pairs.content_masks),
+                 "style_masks.npy": npy_bytes(pairs.style_masks)}
+        return files, {"names": pairs.names, "unmatched": pairs.unmatched}
+
+    return store.get_or_create(STAGE, stage_key(STAGE, VERSION, {"segments": segments.digest}), compute)
+
+
+def load_pairs(store: ArtifactStore, ref: ArtifactRef) -> RegionPairs:
+    """The paired masks of a ``group`` reference."""
+    return RegionPairs(store.read_array(ref, "content_masks.npy"), store.read_array(ref, "style_masks.npy"),
+                       list(ref.meta["names"]), list(ref.meta["unmatched"]))

@@ -1,0 +1,41 @@
+"""Stage ``prepare``: read a photo (any fsspec URL), orient, convert to RGB, resize to a long side."""
+
+from __future__ import annotations
+
+import numpy as np
+from prefect import task
+
+from photostyle.core.artifacts import ArtifactRef, ArtifactStore, sha256_hex, stage_key
+from photostyle.core.imageio import decode_image, encode_image, read_bytes, resize_long_side
+from photostyle.tasks.options import STAGE_OPTIONS
+
+STAGE = "prepare"
+VERSION = 1
+
+
+def prepare_key(source_sha256: str, size: int) -> str:
+    """Key of a prepared image: the source file's content and the target size."""
+    return stage_key(STAGE, VERSION, {"source": source_sha256}, {"size": size})
+
+
+@task(name="prepare", **STAGE_OPTIONS)
+def prepare_image(uri: str, size: int, store: ArtifactStore,
+                  storage_options: dict | None = None) -> ArtifactRef:
+    """Normalise one photo to an RGB PNG with long side ``size``; return its reference."""
+    data = read_bytes(uri, storage_options)
+
+    source = sha256_hex(data)
+
+    def compute() -> tuple[dict[str, bytes], dict]:
+        image = decode_image(data, uri)
+        resized = resize_long_side(image, size)
+        meta = {"source_sha256": source, "original_shape": list(image.shape[:2]),
+                "shape": list(resized.shape[:2])}
+        return {"image.png": encode_image(resized)}, meta
+
+    return store.get_or_create(STAGE, prepare_key(source, size), compute)
+
+
+def load_prepared(store: ArtifactStore, ref: ArtifactRef) -> np.ndarray:
+    """The prepared image (HxWx3 float32 in [0,1]) of a ``prepare`` reference."""
+    return decode_image(store.read(ref, "image.png"), ref.file_uri("image.png"))

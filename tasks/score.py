@@ -1,0 +1,33 @@
+"""Stage ``score``: quality metrics of the output (NIMA slot left empty until its model exists)."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from photostyle.core.artifacts import ArtifactRef, ArtifactStore, canonical_json, stage_key
+from photostyle.core.metrics import score_all
+from photostyle.tasks.group import load_pairs
+from photostyle.tasks.laplacian import load_laplacian
+from photostyle.tasks.optimize import load_output
+from photostyle.tasks.options import STAGE_OPTIONS
+from photostyle.tasks.prepare import load_prepared
+
+STAGE = "score"
+VERSION = 1
+
+
+@task(name="score", **STAGE_OPTIONS)
+def score(content: ArtifactRef, style: ArtifactRef, regions: ArtifactRef, laplacian: ArtifactRef,
+          output: ArtifactRef, store: ArtifactStore) -> ArtifactRef:
+    """Structure, photorealism and per-region style distance of the stylised image."""
+    inputs = {"content": content.digest, "style": style.digest, "regions": regions.digest,
+              "laplacian": laplacian.digest, "output": output.digest}
+
+    def compute() -> tuple[dict[str, bytes], dict]:
+        pairs = load_pairs(store, regions)
+        scores = score_all(load_prepared(store, content), load_prepared(store, style),
+                           load_output(store, output), load_laplacian(store, laplacian),
+                           pairs.content_masks, pairs.style_masks).to_dict()
+        return {"scores.json": canonical_json(scores)}, {"scores": scores}
+
+    return store.get_or_create(STAGE, stage_key(STAGE, VERSION, inputs), compute)

@@ -1,0 +1,73 @@
+"""The optimiser on tiny images: losses fall, stages run, results are reproducible."""
+
+import numpy as np
+import pytest
+
+from photostyle.core.laplacian import matting_laplacian
+from photostyle.core.stylize import StyleParams, stylize
+
+
+def _images(h=48, w=64):
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    content = np.stack([xx, yy, 0.5 * (xx + yy)], -1)
+    content[h // 3: 2 * h // 3, w // 3: 2 * w // 3] = [0.9, 0.2, 0.1]
+    content = np.clip(content + rng.normal(0, 0.02, content.shape), 0, 1).astype(np.float32)
+    style = np.clip(rng.normal([0.2, 0.3, 0.8], 0.15, (40, 56, 3)), 0, 1).astype(np.float32)
+    return content, style
+
+
+def test_gatys_lowers_the_loss():
+    content, style = _images()
+    params = StyleParams(method="gatys", iterations=15, init="content")
+    result = stylize(content, style, params, device="cpu")
+    assert result.image.shape == content.shape and result.image.dtype == np.float32
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < 0.5 * losses[0]
+    assert {h["stage"] for h in result.history} == {"gatys"}
+
+
+def test_dpst_runs_two_stages_with_masks_and_laplacian():
+    content, style = _images()
+    cm = np.zeros((2, 48, 64), bool)
+    cm[0, :24], cm[1, 24:] = True, True
+    sm = np.zeros((2, 40, 56), bool)
+    sm[0, :, :28], sm[1, :, 28:] = True, True
+    progress = []
+    result = stylize(content, style, StyleParams(iterations=5, init="content"), cm, sm,
+                     matting_laplacian(content), device="cpu", progress=progress.append)
+    stages = [h["stage"] for h in result.history]
+    assert stages[0] == "segmented" and stages[-1] == "photorealistic"
+    assert "photo" in result.history[-1] and "photo" not in result.history[0]
+    assert progress[-1].stage == "photorealistic" and progress[-1].total == 5
+
+
+def test_same_seed_same_result_and_noise_init_differs_by_seed():
+    content, style = _images(32, 32)
+    a = stylize(content, style, StyleParams(method="gatys", iterations=4, seed=3, optimizer="adam", lr=5),
+                device="cpu")
+    b = stylize(content, style, StyleParams(method="gatys", iterations=4, seed=3, optimizer="adam", lr=5),
+                device="cpu")
+    assert np.array_equal(a.image, b.image)
+
+
+def test_adam_keeps_the_lowest_loss_image():
+    content, style = _images(32, 32)
+    result = stylize(content, style, StyleParams(method="gatys", iterations=10, optimizer="adam", lr=2,
+                                                 init="content"), device="cpu")
+    assert result.history[-1]["loss"] < result.history[0]["loss"]
+
+
+def test_dpst_requires_a_laplacian_and_bad_params_are_rejected():
+    content, style = _images(32, 32)
+    with pytest.raises(ValueError, match="Laplacian"):
+        stylize(content, style, StyleParams(iterations=1), device="cpu")
+    with pytest.raises(ValueError, match="method"):
+        StyleParams(method="strotss-typo")
+    with pytest.raises(ValueError, match="iterations"):
+        StyleParams(iterations=0)
+
+
+def test_params_round_trip_through_dict():
+    p = StyleParams(method="gatys", iterations=7, style_layers=("conv1_1",))
+    assert StyleParams.from_dict(p.to_dict()) == p
