@@ -1,0 +1,289 @@
+"""Image I/O through fsspec: read, decode to float RGB, resize, encode, write atomically.
+
+Every input problem surfaces as an :class:`InputError` naming the file, so one bad photo fails
+its own pipeline with a readable message. Writes never leave a partial file under the final name.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import tempfile
+import uuid
+
+import fsspec
+import numpy as np
+from fsspec.implementations.local import LocalFileSystem
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from photostyle.core.errors import InputError
+
+#: Largest image accepted, in pixels (decompression-bomb guard). PIL itself refuses images over
+#: ``2 * Image.MAX_IMAGE_PIXELS`` (about 179 MP) when opening them.
+MAX_PIXELS = 100_000_000
+
+#: Object stores where a single put is atomic (the object appears whole or not at all).
+ATOMIC_PUT_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
+
+_FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp", ".tif": "tiff", ".tiff": "tiff"}
+_PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP", "tiff": "TIFF", "tif": "TIFF"}
+_MAGIC = (b"\x89PNG", b"\xff\xd8", b"GIF8", b"RIFF", b"II*\x00", b"MM\x00*", b"BM")
+
+
+def _url_to_fs(uri: str, storage_options: dict | None) -> tuple[fsspec.AbstractFileSystem, str]:
+    """Filesystem and path for a URI; an unusable URL is an input error."""
+    try:
+        return fsspec.core.url_to_fs(uri, **(storage_options or {}))
+    except (ValueError, ImportError) as exc:
+        raise InputError(uri, f"cannot open this location ({exc})") from None
+
+
+def read_bytes(uri: str, storage_options: dict | None = None) -> bytes:
+    """All bytes of a file at a local path or fsspec URL."""
+    fs, path = _url_to_fs(uri, storage_options)
+    try:
+        return fs.cat_file(path)
+    except IsADirectoryError:
+        raise InputError(uri, "is a directory, not a file") from None
+    except FileNotFoundError:
+        if _is_dir(fs, path):
+            raise InputError(uri, "is a directory, not a file") from None
+        raise InputError(uri, "file not found") from None
+    except PermissionError:
+        raise InputError(uri, "permission denied") from None
+
+
+def _is_dir(fs: fsspec.AbstractFileSystem, path: str) -> bool:
+    """Whether path is a directory, treating any lookup failure as 'no'."""
+    try:
+        return bool(fs.isdir(path))
+    except Exception:  # noqa: BLE001 - only refines an error message
+        return False
+
+
+def open_image(data: bytes, uri: str) -> Image.Image:
+    """Fully decoded PIL image, EXIF orientation applied; bad data raises InputError."""
+    if not data:
+        raise InputError(uri, "not an image (empty file)")
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise InputError(uri, f"image too large ({exc})") from None
+    except UnidentifiedImageError:
+        if data.startswith(_MAGIC):
+            raise InputError(uri, "truncated or corrupt image (cannot parse its header)") from None
+        raise InputError(uri, "not an image (unrecognised file format)") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad input
+        raise InputError(uri, f"truncated or corrupt image ({exc})") from None
+    width, height = img.size
+    if width <= 0 or height <= 0:
+        raise InputError(uri, f"image has zero size ({width}x{height})")
+    if width * height > MAX_PIXELS:
+        raise InputError(uri, f"image too large ({width}x{height}, over {MAX_PIXELS / 1e6:g} megapixels)")
+    try:
+        img.load()
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(uri, f"truncated or corrupt image ({exc})") from None
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception as exc:  # noqa: BLE001 - a broken EXIF block
+        raise InputError(uri, f"corrupt EXIF orientation ({exc})") from None
+
+
+def _composite_on_white(rgba: np.ndarray) -> np.ndarray:
+    """Flatten float RGBA onto a white background, as a viewer would show it."""
+    alpha = rgba[..., 3:4]
+    return rgba[..., :3] * alpha + (1.0 - alpha)
+
+
+def _lab_to_rgb(img: Image.Image) -> Image.Image:
+    """CIELAB image to sRGB via littleCMS."""
+    from PIL import ImageCms
+
+    transform = ImageCms.buildTransformFromOpenProfiles(
+        ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")
+    return ImageCms.applyTransform(img, transform)
+
+
+def to_rgb_array(img: Image.Image) -> np.ndarray:
+    """HxWx3 float32 RGB in [0,1] from a PIL image of any mode (transparency over white)."""
+    mode = img.mode
+    if mode == "La":  # premultiplied; PIL converts it to RGBA only through LA
+        img, mode = img.convert("LA"), "LA"
+    if mode == "LAB":  # PIL's plain LAB->RGB convert reinterprets channels; go through a CMS
+        img, mode = _lab_to_rgb(img), "RGB"
+    if mode.startswith("I;16"):
+        rgb = np.asarray(img).astype(np.float32) / 65535.0
+        rgb = np.repeat(rgb[..., None], 3, axis=2)
+    elif mode == "I":
+        values = np.asarray(img).astype(np.float64)
+        # PIL keeps 16-bit data in 'I' for some formats: values up to 65535 are 16-bit greys.
+        scale = 65535.0 if values.size == 0 or values.max() <= 65535 else float(2**31 - 1)
+        rgb = np.repeat((np.clip(values, 0, None) / scale)[..., None], 3, axis=2)
+    elif mode == "F":
+        values = np.nan_to_num(np.asarray(img).astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        peak = values.max() if values.size else 0.0
+        # Float greys are [0,1]; PIL's own L->F conversion gives 0..255; else assume 16-bit.
+        scale = 1.0 if peak <= 1.0 else 255.0 if peak <= 255.0 else 65535.0
+        rgb = np.repeat((values / scale)[..., None], 3, axis=2)
+    elif "A" in mode or "a" in mode or "transparency" in img.info:
+        rgba = np.asarray(img.convert("RGBA")).astype(np.float32) / 255.0
+        rgb = _composite_on_white(rgba)
+    else:
+        rgb = np.asarray(img.convert("RGB")).astype(np.float32) / 255.0
+    return np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32)
+
+
+def decode_image(data: bytes, uri: str) -> np.ndarray:
+    """Decode image bytes to HxWx3 float32 RGB in [0,1], upright per EXIF."""
+    img = open_image(data, uri)
+    try:
+        return to_rgb_array(img)
+    except Exception as exc:  # noqa: BLE001 - a mode PIL cannot convert
+        raise InputError(uri, f"unsupported image mode {img.mode} ({exc})") from None
+
+
+def load_image(uri: str, storage_options: dict | None = None) -> np.ndarray:
+    """Read and decode the image at a local path or fsspec URL."""
+    return decode_image(read_bytes(uri, storage_options), uri)
+
+
+def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bicubic resize, antialiased when downscaling, clipped to [0,1]."""
+    import torch
+    import torch.nn.functional as F
+
+    arr = np.asarray(image, dtype=np.float32)
+    squeeze = arr.ndim == 2
+    if squeeze:
+        arr = arr[..., None]
+    if arr.shape[:2] == (height, width):
+        out = arr.copy()
+    else:
+        tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None]
+        resized = F.interpolate(tensor, size=(height, width), mode="bicubic", align_corners=False,
+                                antialias=True)
+        out = resized[0].permute(1, 2, 0).clamp_(0.0, 1.0).contiguous().numpy()
+    return out[..., 0] if squeeze else out
+
+
+def long_side_shape(shape: tuple[int, int], size: int) -> tuple[int, int]:
+    """(H, W) with the long side equal to ``size`` and the aspect ratio kept."""
+    if size < 1:
+        raise ValueError(f"size must be at least 1, got {size}")
+    height, width = shape
+    long_side = max(height, width)
+
+    def scaled(n: int) -> int:
+        return max(1, int(np.floor(n * size / long_side + 0.5)))
+
+    return (size, scaled(width)) if height >= width else (scaled(height), size)
+
+
+def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the long side is ``size`` px, keeping the aspect ratio (float32 out)."""
+    height, width = long_side_shape(image.shape[:2], size)
+    return _resize(image, height, width)
+
+
+def resize_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Resize to exactly (H, W) (float32 out)."""
+    height, width = shape
+    if height < 1 or width < 1:
+        raise ValueError(f"target shape must be positive, got {shape}")
+    return _resize(image, int(height), int(width))
+
+
+def encode_image(image: np.ndarray, fmt: str = "png", quality: int = 95) -> bytes:
+    """Encode float [0,1] HxWx3 (or HxW) as 8-bit png/jpeg/webp/tiff; same input, same bytes."""
+    pil_format = _PIL_FORMATS.get(fmt.lower())
+    if pil_format is None:
+        raise ValueError(f"unsupported image format {fmt!r}")
+    arr = np.asarray(image, dtype=np.float32)
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)):
+        raise ValueError(f"expected an HxWx3 or HxW image, got shape {arr.shape}")
+    arr8 = np.clip(np.rint(np.nan_to_num(arr, nan=0.0) * 255.0), 0, 255).astype(np.uint8)
+    img = Image.fromarray(arr8)
+    options: dict = {}
+    if pil_format == "JPEG":
+        # Full-resolution chroma at high quality: colour is what style transfer changes.
+        options = {"quality": quality, "subsampling": 0 if quality >= 90 else 2}
+    elif pil_format == "WEBP":
+        options = {"quality": quality}
+    elif pil_format == "TIFF":
+        options = {"compression": "tiff_deflate"}
+    buf = io.BytesIO()
+    img.save(buf, format=pil_format, **options)
+    return buf.getvalue()
+
+
+def format_for(uri: str) -> str:
+    """Output format from the file extension: jpeg, png, webp or tiff."""
+    ext = posixpath.splitext(uri.rstrip("/"))[1].lower()
+    try:
+        return _FORMATS[ext]
+    except KeyError:
+        raise InputError(uri, f"unsupported output format {ext or '(no extension)'!r} "
+                              "(use .png, .jpg, .jpeg, .webp, .tif or .tiff)") from None
+
+
+def _current_umask() -> int:
+    """The process umask (read once at import: os.umask can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def _write_local_atomic(path: str, data: bytes) -> None:
+    """Temp file in the same directory, fsync, then os.replace: readers see old or new, never half."""
+    parent = os.path.dirname(path) or "."
+    os.makedirs(parent, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_bytes_atomic(uri: str, data: bytes, storage_options: dict | None = None) -> None:
+    """Write bytes to a local path or fsspec URL without ever exposing a partial file."""
+    fs, path = _url_to_fs(uri, storage_options)
+    if isinstance(fs, LocalFileSystem):
+        _write_local_atomic(path, data)
+        return
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    if protocols & ATOMIC_PUT_PROTOCOLS:
+        fs.pipe_file(path, data)
+        return
+    parent, name = posixpath.split(path)
+    if parent:
+        fs.makedirs(parent, exist_ok=True)
+    tmp = posixpath.join(parent, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        fs.pipe_file(tmp, data)
+        fs.mv(tmp, path)
+    except BaseException:
+        try:
+            if fs.exists(tmp):
+                fs.rm(tmp)
+        except Exception:  # noqa: BLE001 - best-effort cleanup; keep the original error
+            pass
+        raise
+
+
+def save_image(image: np.ndarray, uri: str, storage_options: dict | None = None, quality: int = 95) -> None:
+    """Encode by the URI's extension and write atomically."""
+    write_bytes_atomic(uri, encode_image(image, format_for(uri), quality), storage_options)
