@@ -1,0 +1,114 @@
+"""Quality benchmark on the DPST example pairs: our results against the published DPST results.
+
+For each pair, runs the ``stylize-pair`` flow with hand masks at ``--size`` and prints seconds per
+stage, then structure, photorealism (matting-Laplacian energy per pixel, x1e4 in the table) and
+style distance for our output and for the published result (resized to the same size), and the
+medians. Example:
+
+    python benchmarks/dpst_quality.py --size 256 --iterations 200 --init content
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+from photostyle.core.artifacts import ArtifactStore  # noqa: E402
+from photostyle.core.imageio import load_image, resize_to  # noqa: E402
+from photostyle.core.metrics import score_all  # noqa: E402
+from photostyle.flows.stylize_pair import stylize_pair  # noqa: E402
+from photostyle.tasks.group import load_pairs  # noqa: E402
+from photostyle.tasks.laplacian import load_laplacian  # noqa: E402
+from photostyle.tasks.prepare import load_prepared  # noqa: E402
+
+PAIRS = (1, 7, 10, 14, 19, 25, 31, 37, 43, 55)
+STAGES = ("prepare_content", "segment", "group", "laplacian", "optimize", "score")
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dpst"
+
+
+def _ref(store: ArtifactStore, stage: str, stages: dict):
+    """The stored artifact a sidecar's stage entry points to."""
+    found = store.get(stage, stages[stage]["key"])
+    if found is None:
+        raise RuntimeError(f"artifact {stage}/{stages[stage]['key']} missing from {store.root}")
+    return found
+
+
+def run_pair(k: int, args: argparse.Namespace) -> dict:
+    """Run one pair through the flow and score the published DPST result the same way."""
+    data = Path(args.data)
+    out = Path(args.out) / f"out{k}.png"
+    sidecar = stylize_pair(
+        content=str(data / "input" / f"in{k}.png"), style=str(data / "style" / f"tar{k}.png"),
+        output=str(out), content_mask=str(data / "segmentation" / f"in{k}.png"),
+        style_mask=str(data / "segmentation" / f"tar{k}.png"), method=args.method, size=args.size,
+        iterations=args.iterations, init=args.init, optimizer=args.optimizer, lr=args.lr,
+        postprocess=args.postprocess, device=args.device, artifact_root=str(Path(args.out) / "artifacts"))
+    store = ArtifactStore(str(Path(args.out) / "artifacts"))
+    stages = sidecar["stages"]
+    content = load_prepared(store, _ref(store, "prepare", {"prepare": stages["prepare_content"]}))
+    style = load_prepared(store, _ref(store, "prepare", {"prepare": stages["prepare_style"]}))
+    pairs = load_pairs(store, _ref(store, "group", stages))
+    lap = load_laplacian(store, _ref(store, "laplacian", stages))
+    published = resize_to(load_image(str(data / "reference" / f"best{k}_t_1000.png")), content.shape[:2])
+    theirs = score_all(content, style, published, lap, pairs.content_masks, pairs.style_masks).to_dict()
+    seconds = {s: stages[s]["seconds"] for s in STAGES}
+    return {"pair": k, "seconds": seconds, "ours": sidecar["scores"], "dpst": theirs,
+            "device": sidecar["device"]}
+
+
+def _fmt_row(label: str, seconds: dict, ours: dict, dpst: dict) -> str:
+    secs = " ".join(f"{seconds[s]:7.1f}" for s in STAGES)
+    def trio(s: dict) -> str:
+        return f"{s['structure']:6.3f} {s['photorealism'] * 1e4:8.3f} {s['style_distance']:7.2f}"
+    return f"{label:>6} {secs} | {trio(ours)} | {trio(dpst)}"
+
+
+def print_table(rows: list[dict]) -> None:
+    """Per-pair rows and the medians."""
+    head = " ".join(f"{s[:7]:>7}" for s in STAGES)
+    print(f"{'pair':>6} {head} | {'ours: struct photo*1e4 style':>29} | {'DPST: struct photo*1e4 style':>29}")
+    for r in rows:
+        print(_fmt_row(str(r["pair"]), r["seconds"], r["ours"], r["dpst"]))
+    med = lambda key, sub: {m: statistics.median(r[key][m] for r in rows) for m in sub}  # noqa: E731
+    metrics = ("structure", "photorealism", "style_distance")
+    print(_fmt_row("median", med("seconds", STAGES), med("ours", metrics), med("dpst", metrics)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="the dpst folder (input, style, segmentation, reference)")
+    p.add_argument("--pairs", default=",".join(map(str, PAIRS)), help="comma-separated pair numbers")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--method", default="dpst", choices=["gatys", "dpst"])
+    p.add_argument("--iterations", type=int, default=200)
+    p.add_argument("--init", default="content", choices=["noise", "content"])
+    p.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"])
+    p.add_argument("--lr", type=float, default=1.0)
+    p.add_argument("--postprocess", default="none", choices=["none", "affine"])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default="bench-out", help="folder for outputs, artifacts and results.json")
+    args = p.parse_args(argv)
+    rows = []
+    start = time.perf_counter()
+    for k in (int(x) for x in args.pairs.split(",")):
+        rows.append(run_pair(k, args))
+        print(f"pair {k} done ({time.perf_counter() - start:.0f} s elapsed)", file=sys.stderr, flush=True)
+    print(f"# {args.method} size={args.size} iterations={args.iterations}/stage init={args.init} "
+          f"optimizer={args.optimizer} postprocess={args.postprocess} device={rows[0]['device']}")
+    print_table(rows)
+    Path(args.out, "results.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

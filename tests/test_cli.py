@@ -1,0 +1,82 @@
+"""The command line: one-line errors for bad input, and a real run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from photostyle.flows.cli import main
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _assert_one_line_error(err: str, needle: str):
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("photostyle: error:") and needle in lines[0]
+    assert "Traceback" not in err
+
+
+def test_missing_file(capsys, samples, tmp_path):
+    missing = str(tmp_path / "nope.jpg")
+    code, _, err = _run(capsys, "stylize", missing, str(samples / "coffee.jpg"), "-o", str(tmp_path / "o.png"))
+    assert code == 2
+    _assert_one_line_error(err, missing)
+
+
+def test_not_an_image(capsys, samples, tmp_path):
+    bogus = tmp_path / "notes.jpg"
+    bogus.write_text("this is not a photo")
+    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(bogus), "-o", str(tmp_path / "o.png"))
+    assert code == 2
+    _assert_one_line_error(err, str(bogus))
+
+
+def test_truncated_image(capsys, samples, tmp_path):
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes((samples / "rocket.jpg").read_bytes()[:5000])
+    code, _, err = _run(capsys, "stylize", str(cut), str(samples / "coffee.jpg"), "-o", str(tmp_path / "o.png"))
+    assert code == 2
+    _assert_one_line_error(err, str(cut))
+
+
+def test_mask_of_another_shape(capsys, samples, tmp_path):
+    mask = tmp_path / "mask.png"
+    Image.new("RGB", (100, 300), (0, 0, 255)).save(mask)
+    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
+                        "-o", str(tmp_path / "o.png"), "--content-mask", str(mask))
+    assert code == 2
+    _assert_one_line_error(err, str(mask))
+
+
+def test_unsupported_output_format(capsys, samples, tmp_path):
+    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
+                        "-o", str(tmp_path / "o.gifx"))
+    assert code == 2
+    _assert_one_line_error(err, "o.gifx")
+
+
+def test_cli_runs_dpst_with_masks(prefect_api, capsys, samples, tmp_path):
+    cmask, smask = tmp_path / "cmask.png", tmp_path / "smask.png"
+    for src, dst in ((samples / "rocket.jpg", cmask), (samples / "coffee.jpg", smask)):
+        w, h = Image.open(src).size
+        m = Image.new("RGB", (w, h), (0, 0, 255))
+        m.paste((0, 255, 0), (0, h // 2, w, h))
+        m.save(dst)
+    out = tmp_path / "r.jpg"
+    code, stdout, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
+                             "-o", str(out), "--content-mask", str(cmask), "--style-mask", str(smask),
+                             "--size", "64", "--iterations", "5", "--init", "content", "--device", "cpu",
+                             "--artifacts", str(tmp_path / "a"))
+    assert code == 0, err
+    assert f"wrote {out}" in stdout
+    sidecar = json.loads((tmp_path / "r.jpg.json").read_text())
+    assert sidecar["regions"] == ["blue", "green"]
+    assert sidecar["segmentation"] == {"content": "user-mask", "style": "user-mask"}
+    assert Image.open(out).format == "JPEG"

