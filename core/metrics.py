@@ -1,0 +1,257 @@
+"""Quality metrics of a photorealistic style transfer result.
+
+Used by the pipeline's score stage and by the benchmark against the published DPST results.
+All images are HxWx3 float32 RGB in [0, 1]. Every metric is deterministic (fixed seeds).
+
+- ``structure``: SSIM between the Sobel edge maps of content and output (did the geometry survive?).
+- ``style_distance``: per-region sliced Wasserstein distance between output and style colours in Lab.
+- ``photorealism``: matting-Laplacian energy per pixel (is the output locally affine in the content?).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage
+
+#: Rec. 601 luma weights.
+LUMA_601 = np.array([0.299, 0.587, 0.114])
+
+#: Largest Sobel gradient magnitude of an image in [0, 1] with scipy.ndimage.sobel's 3x3 kernels
+#: ([1, 2, 1] smoothing x [-1, 0, 1] derivative): gx = 4 and gy = 2 at once, so sqrt(20).
+SOBEL_MAX = float(np.sqrt(20.0))
+
+#: SSIM constants (Wang et al. 2004), for a data range of 1.
+SSIM_SIGMA = 1.5
+SSIM_K1 = 0.01
+SSIM_K2 = 0.03
+#: Gaussian window truncated at 3.5 sigma: an 11x11 window for sigma 1.5, as in the paper.
+SSIM_TRUNCATE = 3.5
+
+#: sRGB (D65) linear RGB -> XYZ.
+_RGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+#: D65 reference white, taken as the matrix row sums so that RGB white maps to exactly L=100, a=b=0.
+_WHITE_D65 = _RGB_TO_XYZ.sum(axis=1)
+
+
+def _check_image(image: np.ndarray, name: str) -> np.ndarray:
+    """Return ``image`` as float64 HxWx3, raising ValueError on another shape."""
+    arr = np.asarray(image, dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"{name} must be HxWx3, got shape {arr.shape}")
+    return arr
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma (HxW) of an HxWx3 RGB image."""
+    return _check_image(image, "image") @ LUMA_601
+
+
+def edge_map(image: np.ndarray) -> np.ndarray:
+    """Sobel gradient magnitude of the luma, divided by its maximum possible value so it lies in [0, 1].
+
+    A fixed constant (not the image's own maximum) keeps the maps of two images comparable.
+    """
+    y = luminance(image)
+    gx = ndimage.sobel(y, axis=1, mode="reflect")
+    gy = ndimage.sobel(y, axis=0, mode="reflect")
+    return np.hypot(gx, gy) / SOBEL_MAX
+
+
+def ssim(x: np.ndarray, y: np.ndarray, data_range: float = 1.0) -> float:
+    """Mean SSIM (Wang et al. 2004) of two 2-D arrays, Gaussian window sigma 1.5, K1 0.01, K2 0.03."""
+    if x.shape != y.shape:
+        raise ValueError(f"shapes differ: {x.shape} vs {y.shape}")
+
+    def blur(a: np.ndarray) -> np.ndarray:
+        return ndimage.gaussian_filter(a, SSIM_SIGMA, truncate=SSIM_TRUNCATE, mode="reflect")
+
+    c1 = (SSIM_K1 * data_range) ** 2
+    c2 = (SSIM_K2 * data_range) ** 2
+    mx, my = blur(x), blur(y)
+    vx = blur(x * x) - mx * mx
+    vy = blur(y * y) - my * my
+    cxy = blur(x * y) - mx * my
+    num = (2 * mx * my + c1) * (2 * cxy + c2)
+    den = (mx * mx + my * my + c1) * (vx + vy + c2)
+    return float(np.mean(num / den))
+
+
+def structure(content: np.ndarray, output: np.ndarray) -> float:
+    """SSIM between the edge maps of content and output: 1.0 = identical edges.
+
+    Edges rather than pixels so that re-toning (the point of style transfer) is not penalised,
+    while blurred, warped or hallucinated structure is.
+    """
+    content = _check_image(content, "content")
+    output = _check_image(output, "output")
+    if content.shape != output.shape:
+        raise ValueError(f"content and output shapes differ: {content.shape} vs {output.shape}")
+    return ssim(edge_map(content), edge_map(output), data_range=1.0)
+
+
+def rgb_to_lab(image: np.ndarray) -> np.ndarray:
+    """sRGB (D65) in [0, 1] to CIE Lab (L in [0, 100]); any shape ending in 3, vectorised."""
+    rgb = np.asarray(image, dtype=np.float64)
+    if rgb.shape[-1] != 3:
+        raise ValueError(f"last axis must hold 3 channels, got shape {rgb.shape}")
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((np.clip(rgb, 0.04045, None) + 0.055) / 1.055) ** 2.4)
+    xyz = (lin @ _RGB_TO_XYZ.T) / _WHITE_D65
+    delta = 6.0 / 29.0
+    f = np.where(xyz > delta**3, np.cbrt(xyz), xyz / (3 * delta**2) + 4.0 / 29.0)
+    lab = np.empty_like(f)
+    lab[..., 0] = 116.0 * f[..., 1] - 16.0
+    lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
+    lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
+    return lab
+
+
+def _subsample(points: np.ndarray, max_points: int, seed: int) -> np.ndarray:
+    """Deterministic random subset of at most ``max_points`` rows, independent of the rows' order.
+
+    Rows are put in a canonical (lexicographic) order first, so a permuted cloud gives the same subset.
+    """
+    if len(points) <= max_points:
+        return points
+    canonical = points[np.lexsort(points.T[::-1])]
+    idx = np.random.default_rng([seed, 1]).choice(len(points), size=max_points, replace=False)
+    return canonical[np.sort(idx)]
+
+
+def random_directions(n: int, dim: int, seed: int) -> np.ndarray:
+    """``n`` unit vectors in R^dim, uniform on the sphere, from a seeded generator."""
+    v = np.random.default_rng([seed, 0]).standard_normal((n, dim))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def sliced_wasserstein(
+    a: np.ndarray,
+    b: np.ndarray,
+    n_projections: int = 64,
+    seed: int = 0,
+    max_points: int = 20000,
+) -> float:
+    """Sliced 1-Wasserstein distance between point clouds (N, D) and (M, D).
+
+    Mean over ``n_projections`` random unit directions of the 1-D W1 distance between the projected
+    clouds, i.e. the mean absolute difference of their quantile functions, sampled at
+    max(N, M) mid-point quantiles (inverted CDF; exact when N == M). In the units of the points
+    (Lab units for colours); a pure shift t gives the mean of |<t, theta>|, linear in |t|.
+    Clouds larger than ``max_points`` are subsampled (seeded, order-independent). Symmetric, 0 for
+    identical clouds, invariant to the order of the points.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"expected (N, D) and (M, D) point clouds, got {a.shape} and {b.shape}")
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("point clouds must not be empty")
+    a = _subsample(a, max_points, seed)
+    b = _subsample(b, max_points, seed)
+    theta = random_directions(n_projections, a.shape[1], seed)
+    pa = np.sort(a @ theta.T, axis=0)
+    pb = np.sort(b @ theta.T, axis=0)
+    grid = (np.arange(max(len(a), len(b))) + 0.5) / max(len(a), len(b))
+    qa = pa[np.minimum((grid * len(a)).astype(np.int64), len(a) - 1)]
+    qb = pb[np.minimum((grid * len(b)).astype(np.int64), len(b) - 1)]
+    return float(np.mean(np.abs(qa - qb)))
+
+
+def _masks_or_whole(masks: np.ndarray | None, shape: tuple[int, int], name: str) -> np.ndarray:
+    """Boolean (K, H, W) masks, or one region covering the whole image when ``masks`` is None."""
+    if masks is None:
+        return np.ones((1, *shape), dtype=bool)
+    m = np.asarray(masks).astype(bool)
+    if m.ndim != 3 or m.shape[1:] != shape:
+        raise ValueError(f"{name} must be (K, {shape[0]}, {shape[1]}), got shape {m.shape}")
+    return m
+
+
+def style_distance(
+    output: np.ndarray,
+    style: np.ndarray,
+    content_masks: np.ndarray | None = None,
+    style_masks: np.ndarray | None = None,
+    n_projections: int = 64,
+    seed: int = 0,
+) -> float:
+    """Area-weighted per-region sliced W1 distance between output and style colours in Lab.
+
+    Region k of the output (content geometry) is compared with region k of the style image;
+    weights are the regions' pixel counts in the output, renormalised over the regions that are
+    non-empty in both images. Lower = closer to the style.
+    """
+    output = _check_image(output, "output")
+    style = _check_image(style, "style")
+    cm = _masks_or_whole(content_masks, output.shape[:2], "content_masks")
+    sm = _masks_or_whole(style_masks, style.shape[:2], "style_masks")
+    if len(cm) != len(sm):
+        raise ValueError(f"{len(cm)} content regions but {len(sm)} style regions")
+    lab_out = rgb_to_lab(output)
+    lab_sty = rgb_to_lab(style)
+    total, weight = 0.0, 0
+    for k in range(len(cm)):
+        n_out, n_sty = int(cm[k].sum()), int(sm[k].sum())
+        if n_out == 0 or n_sty == 0:
+            continue
+        d = sliced_wasserstein(lab_out[cm[k]], lab_sty[sm[k]], n_projections=n_projections, seed=seed)
+        total += n_out * d
+        weight += n_out
+    if weight == 0:
+        raise ValueError("no region is non-empty in both the output and the style image")
+    return total / weight
+
+
+def photorealism(output: np.ndarray, laplacian) -> float:
+    """Matting-Laplacian energy per pixel, sum_c V_c^T L V_c / (H W); lower = more photorealistic.
+
+    ``laplacian`` is the content image's N x N matting Laplacian (N = H W, row-major pixels).
+    DPST's L_m: small when the output is locally an affine function of the content's colours.
+    """
+    output = _check_image(output, "output")
+    h, w, _ = output.shape
+    if laplacian.shape != (h * w, h * w):
+        raise ValueError(f"laplacian must be {h * w}x{h * w}, got {laplacian.shape}")
+    try:  # the shared implementation (already per pixel); lazy: it imports torch
+        from photostyle.core.laplacian import laplacian_energy  # noqa: PLC0415
+    except ImportError:
+        v = output.reshape(h * w, 3)
+        return float(np.sum((laplacian @ v) * v) / (h * w))
+    return float(laplacian_energy(output, laplacian))
+
+
+@dataclass
+class Scores:
+    """The scores of one result; ``nima`` is None when no NIMA weights are configured."""
+
+    structure: float
+    photorealism: float
+    style_distance: float
+    nima: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        """Plain dict, for the manifest and Prefect artifacts."""
+        return asdict(self)
+
+
+def score_all(
+    content: np.ndarray,
+    style: np.ndarray,
+    output: np.ndarray,
+    laplacian,
+    content_masks: np.ndarray | None = None,
+    style_masks: np.ndarray | None = None,
+) -> Scores:
+    """All metrics of one result (NIMA left None: it needs weights, scored elsewhere)."""
+    return Scores(
+        structure=structure(content, output),
+        photorealism=photorealism(output, laplacian),
+        style_distance=style_distance(output, style, content_masks, style_masks),
+    )
