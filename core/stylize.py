@@ -147,15 +147,15 @@ class _Objective:
         style = sum(losses.region_style_loss(feats[n][0], self.content_masks[n], self.target_grams[n])
                     for n in p.style_layers)
         total = p.content_weight * content + p.style_weight * style
-        terms = {"content": float(content), "style": float(style)}
+        terms = {"content": content.item(), "style": style.item()}
         if p.tv_weight > 0:
             tv = losses.tv_loss(x[0])
             total = total + p.tv_weight * tv
-            terms["tv"] = float(tv)
+            terms["tv"] = tv.item()
         if self.laplacian is not None:
             photo = photorealism_loss(x[0] / 255.0, self.laplacian)
             total = total + p.photo_weight * photo
-            terms["photo"] = float(photo)
+            terms["photo"] = photo.item()
         return total, terms
 
 
@@ -170,7 +170,7 @@ def _run_stage(objective: _Objective, x0: torch.Tensor, params: StyleParams, sta
         opt.zero_grad()
         loss, terms = objective(x)
         loss.backward()
-        value = float(loss)
+        value = loss.item()
         if value < best["loss"]:
             best["loss"], best["x"] = value, x.detach().clone()
         step["n"] += 1
@@ -219,7 +219,7 @@ def stylize(content: np.ndarray, style: np.ndarray, params: StyleParams = StyleP
     dev = resolve_device(device)
     torch.manual_seed(params.seed)
     start = time.perf_counter()
-    vgg = vgg or build_vgg(params.weights, params.pooling, _last_layer(params), dev)
+    vgg = vgg or build_vgg(params.weights, params.pooling, _last_layer(params), str(dev))
     c = _to_tensor(content, dev)
     s = _to_tensor(style, dev)
     use_masks = params.method == "dpst"

