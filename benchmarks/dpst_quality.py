@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--method", default="dpst", choices=["gatys", "dpst"])
     p.add_argument("--iterations", type=int, default=200)
-    p.add_argument("--init", default="content", choices=["noise", "content"])
+    p.add_argument("--init", default="transfer", choices=["noise", "content", "transfer"])
     p.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"])
     p.add_argument("--lr", type=float, default=1.0)
     p.add_argument("--postprocess", default="none", choices=["none", "affine"])

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
+from photostyle.core.colour import rgb_to_lab
+
 #: Rec. 601 luma weights.
 LUMA_601 = np.array([0.299, 0.587, 0.114])
 
@@ -30,15 +32,7 @@ SSIM_K2 = 0.03
 SSIM_TRUNCATE = 3.5
 
 #: sRGB (D65) linear RGB -> XYZ.
-_RGB_TO_XYZ = np.array(
-    [
-        [0.4124564, 0.3575761, 0.1804375],
-        [0.2126729, 0.7151522, 0.0721750],
-        [0.0193339, 0.1191920, 0.9503041],
-    ]
-)
-#: D65 reference white, taken as the matrix row sums so that RGB white maps to exactly L=100, a=b=0.
-_WHITE_D65 = _RGB_TO_XYZ.sum(axis=1)
+
 
 
 def _check_image(image: np.ndarray, name: str) -> np.ndarray:
@@ -95,22 +89,6 @@ def structure(content: np.ndarray, output: np.ndarray) -> float:
     if content.shape != output.shape:
         raise ValueError(f"content and output shapes differ: {content.shape} vs {output.shape}")
     return ssim(edge_map(content), edge_map(output), data_range=1.0)
-
-
-def rgb_to_lab(image: np.ndarray) -> np.ndarray:
-    """sRGB (D65) in [0, 1] to CIE Lab (L in [0, 100]); any shape ending in 3, vectorised."""
-    rgb = np.asarray(image, dtype=np.float64)
-    if rgb.shape[-1] != 3:
-        raise ValueError(f"last axis must hold 3 channels, got shape {rgb.shape}")
-    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((np.clip(rgb, 0.04045, None) + 0.055) / 1.055) ** 2.4)
-    xyz = (lin @ _RGB_TO_XYZ.T) / _WHITE_D65
-    delta = 6.0 / 29.0
-    f = np.where(xyz > delta**3, np.cbrt(xyz), xyz / (3 * delta**2) + 4.0 / 29.0)
-    lab = np.empty_like(f)
-    lab[..., 0] = 116.0 * f[..., 1] - 16.0
-    lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
-    lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
-    return lab
 
 
 def _subsample(points: np.ndarray, max_points: int, seed: int) -> np.ndarray:

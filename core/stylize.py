@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,17 +20,22 @@ import scipy.sparse
 import torch
 
 from photostyle.core import losses
+from photostyle.core.colour import region_colour_transfer
 from photostyle.core.laplacian import photorealism_loss, to_torch_sparse
 from photostyle.core.postprocess import smooth_local_affine
 from photostyle.core.vgg import VGGFeatures, build_vgg
 
 METHODS = ("gatys", "dpst")
 OPTIMIZERS = ("lbfgs", "adam")
-INITS = ("noise", "content")
+INITS = ("noise", "content", "transfer")
 POSTPROCESS = ("none", "affine")
 #: DPST initialises stage 1 with this much Gaussian noise (0-255 units) around the mean pixel.
 NOISE_STD = 1e-4
 MEAN_PIXEL_RGB = (123.68, 116.779, 103.939)
+#: Pixel count of DPST's reference resolution (long side 700 px, 3:2). The TV and photorealism
+#: terms are sums over pixels while the VGG terms are means, so their weights are scaled by
+#: reference_pixels / pixels to keep the published balance at every size (factor 1 at 700x466).
+REFERENCE_PIXELS = 700 * 466
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class StyleParams:
     content_layers: tuple[str, ...] = ("conv4_2",)
     style_layers: tuple[str, ...] = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
     postprocess: str = "none"  # "affine": DPST's smooth local affine (radius 15, edge 0.01)
+    reference_pixels: int = REFERENCE_PIXELS  # 0: use tv_weight and photo_weight unscaled
 
     def __post_init__(self) -> None:
         checks = {"method": (self.method, METHODS), "optimizer": (self.optimizer, OPTIMIZERS),
@@ -114,13 +121,6 @@ def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float().to(device) * 255.0
 
 
-def _masks_tensor(masks: np.ndarray | None, shape: tuple[int, int], device: torch.device) -> torch.Tensor:
-    """Region masks (K,H,W) as float, or one full-image region when there are none."""
-    if masks is None:
-        return torch.ones((1, *shape), device=device)
-    return torch.from_numpy(np.asarray(masks, dtype=np.float32)).to(device)
-
-
 class _Objective:
     """The loss of one stage, with targets precomputed once."""
 
@@ -128,6 +128,8 @@ class _Objective:
                  style: torch.Tensor, content_masks: torch.Tensor, style_masks: torch.Tensor,
                  laplacian: torch.Tensor | None):
         self.vgg, self.params, self.laplacian = vgg, params, laplacian
+        pixels = content.shape[-2] * content.shape[-1]
+        self.pixel_scale = params.reference_pixels / pixels if params.reference_pixels else 1.0
         self.layers = tuple(dict.fromkeys(params.content_layers + params.style_layers))
         with torch.no_grad():
             self.content_targets = {k: v[0] for k, v in vgg(content, params.content_layers).items()}
@@ -150,11 +152,11 @@ class _Objective:
         terms = {"content": content.item(), "style": style.item()}
         if p.tv_weight > 0:
             tv = losses.tv_loss(x[0])
-            total = total + p.tv_weight * tv
+            total = total + p.tv_weight * self.pixel_scale * tv
             terms["tv"] = tv.item()
         if self.laplacian is not None:
             photo = photorealism_loss(x[0] / 255.0, self.laplacian)
-            total = total + p.photo_weight * photo
+            total = total + p.photo_weight * self.pixel_scale * photo
             terms["photo"] = photo.item()
         return total, terms
 
@@ -191,10 +193,20 @@ def _run_stage(objective: _Objective, x0: torch.Tensor, params: StyleParams, sta
     return best["x"]
 
 
-def initial_image(content: torch.Tensor, params: StyleParams) -> torch.Tensor:
-    """DPST's noise init (mean pixel plus tiny Gaussian noise) or the content itself."""
+def initial_image(content: torch.Tensor, params: StyleParams,
+                  transfer: Callable[[], np.ndarray] | None = None) -> torch.Tensor:
+    """The first stage's starting pixels.
+
+    ``noise``: DPST's (mean pixel plus tiny Gaussian noise); ``content``: the content photo;
+    ``transfer``: the content with each region's colour statistics matched to the style's,
+    computed by the ``transfer`` callable only when needed.
+    """
     if params.init == "content":
         return content.clone()
+    if params.init == "transfer":
+        if transfer is None:
+            raise ValueError("init 'transfer' needs the style image")
+        return _to_tensor(transfer(), content.device)
     gen = torch.Generator().manual_seed(params.seed)
     noise = torch.randn(content.shape, generator=gen) * NOISE_STD
     mean = torch.tensor(MEAN_PIXEL_RGB).view(1, 3, 1, 1)
@@ -222,13 +234,16 @@ def stylize(content: np.ndarray, style: np.ndarray, params: StyleParams = StyleP
     vgg = vgg or build_vgg(params.weights, params.pooling, _last_layer(params), str(dev))
     c = _to_tensor(content, dev)
     s = _to_tensor(style, dev)
-    use_masks = params.method == "dpst"
-    cm = _masks_tensor(content_masks if use_masks else None, content.shape[:2], dev)
-    sm = _masks_tensor(style_masks if use_masks else None, style.shape[:2], dev)
+    paired = params.method == "dpst" and content_masks is not None and style_masks is not None
+    cmasks = np.asarray(content_masks, bool) if paired else np.ones((1, *content.shape[:2]), bool)
+    smasks = np.asarray(style_masks, bool) if paired else np.ones((1, *style.shape[:2]), bool)
+    cm = torch.from_numpy(cmasks.astype(np.float32)).to(dev)
+    sm = torch.from_numpy(smasks.astype(np.float32)).to(dev)
     history: list[dict] = []
     stage1 = _Objective(vgg, params, c, s, cm, sm, None)
-    x = _run_stage(stage1, initial_image(c, params), params, params.method if params.method == "gatys"
-                   else "segmented", progress, history)
+    x0 = initial_image(c, params, partial(region_colour_transfer, content, style, cmasks, smasks))
+    x = _run_stage(stage1, x0, params, "gatys" if params.method == "gatys" else "segmented",
+                   progress, history)
     if params.method == "dpst":
         m = to_torch_sparse(laplacian, dev)
         stage2 = _Objective(vgg, params, c, s, cm, sm, m)

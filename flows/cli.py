@@ -34,8 +34,9 @@ def _add_stylize(sub: argparse._SubParsersAction) -> None:
                    help="iterations per stage (default 1000; dpst runs two stages)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
     p.add_argument("--seed", type=int, default=612, metavar="N", help="random seed (default 612)")
-    p.add_argument("--init", choices=["noise", "content"], default="noise",
-                   help="first-stage start: DPST's noise (default) or the content photo (converges faster)")
+    p.add_argument("--init", choices=["noise", "content", "transfer"], default="noise",
+                   help="first-stage start: DPST's noise (default), the content photo, or the content "
+                        "with each region's colours matched to the style's (converges fastest)")
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs", help="default: lbfgs")
     p.add_argument("--lr", type=float, default=1.0, help="learning rate (default 1.0)")
     p.add_argument("--content-weight", type=float, default=5.0, help="default 5")

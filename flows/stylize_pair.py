@@ -33,7 +33,7 @@ def stylize_pair(
     method: Literal["gatys", "dpst"] = "dpst",
     size: int = 700,
     iterations: int = 1000,
-    init: Literal["noise", "content"] = "noise",
+    init: Literal["noise", "content", "transfer"] = "noise",
     optimizer: Literal["lbfgs", "adam"] = "lbfgs",
     lr: float = 1.0,
     content_weight: float = 5.0,
