@@ -46,3 +46,17 @@ def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     again = stylize_pair(**kwargs)
     assert all(s["cached"] for s in again["stages"].values())
     assert np.array_equal(load_image(str(out)), output)
+
+
+def test_bad_input_fails_the_flow_with_the_input_error_and_no_retry(prefect_api, samples, tmp_path, caplog):
+    import pytest
+
+    from photostyle.core.errors import InputError
+
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes((samples / "rocket.jpg").read_bytes()[:3000])
+    with pytest.raises(InputError, match="corrupt.jpg"):
+        stylize_pair(content=str(corrupt), style=str(samples / "coffee.jpg"), output=str(tmp_path / "o.png"),
+                     size=64, iterations=1, artifact_root=str(tmp_path / "a"), device="cpu")
+    assert not (tmp_path / "o.png").exists()
+    assert "corrupt.jpg" in caplog.text and "Retry" not in caplog.text
