@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import synthetic
 import pytest
 
 from photostyle.core.laplacian import laplacian_energy, matting_laplacian
@@ -13,14 +14,8 @@ B = np.array([0.1, 0.05, 0.2])
 
 
 def natural_like(h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:
-    """Smooth synthetic photo (gradients, a disc, a rectangle, light noise), 8-bit quantised, float32."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w] / max(h, w)
-    img = np.stack([0.2 + 0.6 * x, 0.3 + 0.4 * y, 0.5 + 0.3 * np.sin(6 * x * y)], axis=-1)
-    img[(x - 0.5) ** 2 + (y - 0.35) ** 2 < 0.03] = [0.9, 0.2, 0.1]
-    img[int(h * 0.6):int(h * 0.85), int(w * 0.1):int(w * 0.4)] = [0.1, 0.7, 0.3]
-    img += rng.normal(0.0, 0.01, img.shape)
-    return (np.round(np.clip(img, 0.0, 1.0) * 255) / 255).astype(np.float32)
+    """The shared synthetic photo at this module's default size, 8-bit quantised."""
+    return synthetic.natural_like(h, w, seed, quantise=True)
 
 
 def reference(output: np.ndarray, content: np.ndarray, eps: float, radius: int, filter_radius: int,
