@@ -21,18 +21,18 @@ def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.mean((features - target) ** 2)
 
 
-def gram(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+def gram(features: torch.Tensor, mask: torch.Tensor | None = None, area: float | None = None) -> torch.Tensor:
     """Gram matrix (C,C) of (C,H,W) features, optionally of the features weighted by a mask (H,W).
 
-    Normalised by ``C*H*W*mean(mask)`` so a region's Gram does not depend on its area.
+    Normalised by ``C*H*W*mean(mask)`` so a region's Gram does not depend on its area; pass
+    ``area`` (the mask's mean) when it is known, to avoid a device synchronisation.
     """
     c = features.shape[0]
     f = features.reshape(c, -1)
     norm = f.shape[1] * c
     if mask is not None:
-        m = mask.reshape(1, -1)
-        f = f * m
-        area = float(m.mean())
+        f = f * mask.reshape(1, -1)
+        area = float(mask.mean()) if area is None else area
         if area > 0:
             norm = norm * area
     return (f @ f.t()) / norm
@@ -43,21 +43,27 @@ def style_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tenso
     return torch.mean((gram(features) - target_gram) ** 2)
 
 
-def region_style_loss(features: torch.Tensor, masks: torch.Tensor,
-                      target_grams: list[torch.Tensor]) -> torch.Tensor:
+def region_style_loss(features: torch.Tensor, masks: torch.Tensor, target_grams: list[torch.Tensor],
+                      areas: list[float] | None = None) -> torch.Tensor:
     """DPST's augmented style loss over K regions: masks (K,H,W) at this layer's resolution.
 
     Region k of the output is matched to ``target_grams[k]``, the Gram of style region k; each
-    region's term is weighted by its area fraction, so one full-image region reduces to
-    ``style_loss``.
+    region's term is weighted by its area fraction (``areas``, computed when not given), so one
+    full-image region reduces to ``style_loss``.
     """
+    if areas is None:
+        areas = mask_areas(masks)
     total = features.new_zeros(())
-    for mask, target in zip(masks, target_grams):
-        area = float(mask.mean())
+    for mask, target, area in zip(masks, target_grams, areas):
         if area <= 0:
             continue
-        total = total + torch.mean((gram(features, mask) - target) ** 2) * area
+        total = total + torch.mean((gram(features, mask, area) - target) ** 2) * area
     return total
+
+
+def mask_areas(masks: torch.Tensor) -> list[float]:
+    """Area fraction (mean) of each of K masks (K,H,W), read back once."""
+    return masks.reshape(masks.shape[0], -1).mean(1).tolist()
 
 
 def tv_loss(image: torch.Tensor) -> torch.Tensor:

@@ -140,25 +140,25 @@ class _Objective:
                 for name in params.style_layers
             }
         self.content_masks = vgg.region_masks(content_masks, params.style_layers)
+        self.content_areas = {n: losses.mask_areas(m) for n, m in self.content_masks.items()}
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """Total loss of pixels ``x`` (1,3,H,W in [0,255]) and its terms."""
+        """Total loss of pixels ``x`` (1,3,H,W in [0,255]) and its values (read back in one go)."""
         p = self.params
         feats = self.vgg(x, self.layers)
         content = sum(losses.content_loss(feats[n][0], self.content_targets[n]) for n in p.content_layers)
-        style = sum(losses.region_style_loss(feats[n][0], self.content_masks[n], self.target_grams[n])
-                    for n in p.style_layers)
+        style = sum(losses.region_style_loss(feats[n][0], self.content_masks[n], self.target_grams[n],
+                                             self.content_areas[n]) for n in p.style_layers)
         total = p.content_weight * content + p.style_weight * style
-        terms = {"content": content.item(), "style": style.item()}
+        terms = {"content": content, "style": style}
         if p.tv_weight > 0:
-            tv = losses.tv_loss(x[0])
-            total = total + p.tv_weight * self.pixel_scale * tv
-            terms["tv"] = tv.item()
+            terms["tv"] = losses.tv_loss(x[0])
+            total = total + p.tv_weight * self.pixel_scale * terms["tv"]
         if self.laplacian is not None:
-            photo = photorealism_loss(x[0] / 255.0, self.laplacian)
-            total = total + p.photo_weight * self.pixel_scale * photo
-            terms["photo"] = photo.item()
-        return total, terms
+            terms["photo"] = photorealism_loss(x[0] / 255.0, self.laplacian)
+            total = total + p.photo_weight * self.pixel_scale * terms["photo"]
+        values = torch.stack([total.detach(), *(t.detach() for t in terms.values())]).tolist()
+        return total, dict(zip(["total", *terms], values))
 
 
 def _run_stage(objective: _Objective, x0: torch.Tensor, params: StyleParams, stage: str,
@@ -172,7 +172,7 @@ def _run_stage(objective: _Objective, x0: torch.Tensor, params: StyleParams, sta
         opt.zero_grad()
         loss, terms = objective(x)
         loss.backward()
-        value = loss.item()
+        value = terms.pop("total")
         if value < best["loss"]:
             best["loss"], best["x"] = value, x.detach().clone()
         step["n"] += 1
