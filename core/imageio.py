@@ -284,6 +284,24 @@ def write_bytes_atomic(uri: str, data: bytes, storage_options: dict | None = Non
         raise
 
 
+def same_location(a: str, b: str, storage_options: dict | None = None) -> bool:
+    """Whether two URIs name the same file (local paths compared after resolving links)."""
+    fs_a, path_a = _url_to_fs(a, storage_options)
+    fs_b, path_b = _url_to_fs(b, storage_options)
+    if fs_a.protocol != fs_b.protocol:
+        return False
+    if "file" in (fs_a.protocol if isinstance(fs_a.protocol, tuple) else (fs_a.protocol,)):
+        return os.path.realpath(path_a) == os.path.realpath(path_b)
+    return path_a.rstrip("/") == path_b.rstrip("/")
+
+
+def check_not_an_input(output: str, inputs: list[str | None], storage_options: dict | None = None) -> None:
+    """Refuse an output location that is one of the inputs: inputs are never overwritten."""
+    for uri in inputs:
+        if uri and same_location(output, uri, storage_options):
+            raise InputError(output, f"output would overwrite the input {uri}")
+
+
 def save_image(image: np.ndarray, uri: str, storage_options: dict | None = None, quality: int = 95) -> None:
     """Encode by the URI's extension and write atomically."""
     write_bytes_atomic(uri, encode_image(image, format_for(uri), quality), storage_options)

@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def preflight(args: argparse.Namespace) -> None:
     """Check the inputs before starting the flow, so bad input fails in one line."""
-    from photostyle.core.imageio import format_for, load_image
+    from photostyle.core.imageio import check_not_an_input, format_for, load_image
     from photostyle.core.masks import fit_mask, load_mask
 
     if args.size < 16:
@@ -73,6 +73,7 @@ def preflight(args: argparse.Namespace) -> None:
         raise PhotostyleError(f"--iterations must be at least 1, not {args.iterations}")
     format_for(args.output)
     opts = args.storage_options
+    check_not_an_input(args.output, [args.content, args.style, args.content_mask, args.style_mask], opts)
     for image_uri, mask_uri in ((args.content, args.content_mask), (args.style, args.style_mask)):
         image = load_image(image_uri, opts)
         if mask_uri:

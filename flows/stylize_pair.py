@@ -11,6 +11,7 @@ from typing import Literal
 from prefect import flow
 
 from photostyle.core.artifacts import ArtifactStore
+from photostyle.core.imageio import check_not_an_input
 from photostyle.core.stylize import StyleParams
 from photostyle.tasks.group import group
 from photostyle.tasks.laplacian import laplacian
@@ -57,6 +58,7 @@ def stylize_pair(
                          content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
                          photo_weight=photo_weight, postprocess=postprocess, weights=weights,
                          seed=seed).to_dict()
+    check_not_an_input(output, [content, style, content_mask, style_mask], storage_options)
     store = ArtifactStore(artifact_root, storage_options)
     content_f = prepare_image.submit(content, size, store, storage_options)
     style_f = prepare_image.submit(style, size, store, storage_options)

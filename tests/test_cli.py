@@ -80,3 +80,14 @@ def test_cli_runs_dpst_with_masks(prefect_api, capsys, samples, tmp_path):
     assert sidecar["regions"] == ["blue", "green"]
     assert sidecar["segmentation"] == {"content": "user-mask", "style": "user-mask"}
     assert Image.open(out).format == "JPEG"
+
+
+def test_output_never_overwrites_an_input(capsys, samples, tmp_path):
+    content = tmp_path / "c.jpg"
+    content.write_bytes((samples / "rocket.jpg").read_bytes())
+    before = content.read_bytes()
+    code, _, err = _run(capsys, "stylize", str(content), str(samples / "coffee.jpg"),
+                        "-o", str(tmp_path / "." / "c.jpg"))
+    assert code == 2
+    _assert_one_line_error(err, "would overwrite the input")
+    assert content.read_bytes() == before
