@@ -47,6 +47,10 @@ def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     assert all(s["cached"] for s in again["stages"].values())
     assert np.array_equal(load_image(str(out)), output)
 
+    changed = stylize_pair(**{**kwargs, "iterations": 10})
+    rerun = {name for name, s in changed["stages"].items() if not s["cached"]}
+    assert rerun == {"optimize", "score"}
+
 
 def test_bad_input_fails_the_flow_with_the_input_error_and_no_retry(prefect_api, samples, tmp_path, caplog):
     import pytest
