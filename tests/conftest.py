@@ -12,7 +12,10 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "data" / "samples"
-DPST_DATA = REPO.parent / "shared" / "data" / "dpst"
+#: The DPST example pairs: $PHOTOSTYLE_DPST_DATA, else ../shared/data/dpst beside the checkout
+#: (where CI has it), else the workplace's /work/shared.
+DPST_CANDIDATES = [Path(p) for p in (os.environ.get("PHOTOSTYLE_DPST_DATA"),) if p] + [
+    REPO.parent / "shared" / "data" / "dpst", Path("/work/shared/data/dpst")]
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +25,15 @@ def prefect_api():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def dpst_data() -> Path:
+    """The DPST example data (read in place, never copied); skipped, visibly, where it is absent."""
+    for path in DPST_CANDIDATES:
+        if (path / "segmentation").is_dir():
+            return path
+    pytest.skip("DPST example data not found (set PHOTOSTYLE_DPST_DATA)")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from PIL import Image
 
 from photostyle.flows.cli import main

@@ -59,7 +59,7 @@ def test_image_channels_nearly_in_null_space(image, lap):
 
 
 def test_equals_pymatting(image, lap):
-    pymatting = pytest.importorskip("pymatting")
+    import pymatting  # a test dependency (pyproject [test])
     # Alignment: pymatting's cf_laplacian adds `epsilon` to the *sum* of the window's centred outer
     # products and then divides by the window area, i.e. it inverts Sigma_k + epsilon/|w| I3 -- the same
     # convention as Levin's code and DPST's (inv(Sigma + eps/|w| I)), so epsilon is passed unchanged.

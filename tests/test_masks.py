@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +20,6 @@ from photostyle.core.masks import (
 )
 
 COLOURS = dict(PALETTE)
-DPST = Path("/work/shared/data/dpst")
 
 
 def _png(img: Image.Image, **kw) -> bytes:
@@ -189,8 +187,8 @@ def test_fit_mask_drops_vanished_regions():
     assert set(np.unique(fitted.labels)) == {0, 1}
 
 
-@pytest.mark.skipif(not DPST.exists(), reason="DPST example data not available")
-def test_real_dpst_masks():
+def test_real_dpst_masks(dpst_data):
+    DPST = dpst_data
     mask = load_mask(str(DPST / "segmentation" / "in1.png"))
     assert set(mask.names) <= set(PALETTE_NAMES)
     assert "grey" not in mask.names  # anti-aliased black/white edges must not make a grey region
