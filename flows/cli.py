@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def preflight(args: argparse.Namespace) -> None:
     """Check the inputs before starting the flow, so bad input fails in one line."""
-    from photostyle.core.imageio import check_not_an_input, format_for, load_image
+    from photostyle.core.imageio import check_not_an_input, format_for, load_image, long_side_shape
+    from photostyle.tasks.prepare import check_short_side
     from photostyle.core.masks import fit_mask, load_mask
 
     if args.size < 16:
@@ -76,6 +77,7 @@ def preflight(args: argparse.Namespace) -> None:
     check_not_an_input(args.output, [args.content, args.style, args.content_mask, args.style_mask], opts)
     for image_uri, mask_uri in ((args.content, args.content_mask), (args.style, args.style_mask)):
         image = load_image(image_uri, opts)
+        check_short_side(long_side_shape(image.shape[:2], args.size), args.size, image_uri)
         if mask_uri:
             fit_mask(load_mask(mask_uri, opts), image.shape[:2], image.shape[:2], mask_uri)
     if args.device == "cuda":

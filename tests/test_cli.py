@@ -90,3 +90,12 @@ def test_output_never_overwrites_an_input(capsys, samples, tmp_path):
     assert code == 2
     _assert_one_line_error(err, "would overwrite the input")
     assert content.read_bytes() == before
+
+
+def test_panorama_too_thin_at_this_size(capsys, samples, tmp_path):
+    thin = tmp_path / "thin.png"
+    Image.new("RGB", (400, 20), (10, 20, 30)).save(thin)
+    code, _, err = _run(capsys, "stylize", str(thin), str(samples / "coffee.jpg"), "-o", str(tmp_path / "o.png"),
+                        "--size", "64")
+    assert code == 2
+    _assert_one_line_error(err, "too small")
