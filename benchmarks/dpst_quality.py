@@ -28,7 +28,6 @@ from photostyle.core.metrics import score_all  # noqa: E402
 from photostyle.flows.stylize_pair import stylize_pair  # noqa: E402
 from photostyle.tasks.group import load_pairs  # noqa: E402
 from photostyle.tasks.laplacian import load_laplacian  # noqa: E402
-from photostyle.tasks.prepare import load_prepared  # noqa: E402
 
 PAIRS = (1, 7, 10, 14, 19, 25, 31, 37, 43, 55)
 STAGES = ("prepare_content", "segment", "group", "laplacian", "optimize", "score")
@@ -55,8 +54,8 @@ def run_pair(k: int, args: argparse.Namespace) -> dict:
         postprocess=args.postprocess, device=args.device, artifact_root=str(Path(args.out) / "artifacts"))
     store = ArtifactStore(str(Path(args.out) / "artifacts"))
     stages = sidecar["stages"]
-    content = load_prepared(store, _ref(store, "prepare", {"prepare": stages["prepare_content"]}))
-    style = load_prepared(store, _ref(store, "prepare", {"prepare": stages["prepare_style"]}))
+    content = store.read_image(_ref(store, "prepare", {"prepare": stages["prepare_content"]}))
+    style = store.read_image(_ref(store, "prepare", {"prepare": stages["prepare_style"]}))
     pairs = load_pairs(store, _ref(store, "group", stages))
     lap = load_laplacian(store, _ref(store, "laplacian", stages))
     published = resize_to(load_image(str(data / "reference" / f"best{k}_t_1000.png")), content.shape[:2])

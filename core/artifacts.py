@@ -14,12 +14,12 @@ import io
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import fsspec
 import numpy as np
 
-from photostyle.core.imageio import read_bytes, write_bytes_atomic
+from photostyle.core.imageio import decode_image, read_bytes, write_bytes_atomic
 
 REF_FILE = "ref.json"
 
@@ -40,9 +40,11 @@ def stage_key(stage: str, version: int, inputs: dict[str, str | None], params: d
     return sha256_hex(canonical_json(payload))[:32]
 
 
-def files_digest(files: dict[str, bytes]) -> str:
-    """Digest of a set of named files, independent of their order."""
-    return sha256_hex(canonical_json({name: sha256_hex(data) for name, data in sorted(files.items())}))[:32]
+def artifact_digest(files: dict[str, bytes], meta: dict) -> str:
+    """Digest of an artifact's content: its named files and the metadata downstream stages read
+    (both, so two artifacts that differ only in metadata never share a digest)."""
+    content = {name: sha256_hex(data) for name, data in sorted(files.items())}
+    return sha256_hex(canonical_json({"files": content, "meta": meta}))[:32]
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -68,6 +70,7 @@ class ArtifactRef:
     files: tuple[str, ...]
     meta: dict = field(default_factory=dict, hash=False, compare=False)
     cached: bool = field(default=False, compare=False)
+    seconds: float | None = field(default=None, compare=False)  # compute time, not content
 
     def file_uri(self, name: str) -> str:
         """URI of one of the artifact's files."""
@@ -102,31 +105,34 @@ class ArtifactStore:
         except FileNotFoundError:
             return None
         info = json.loads(data)
-        return ArtifactRef(stage, key, uri, info["digest"], tuple(info["files"]), info.get("meta", {}), True)
+        return ArtifactRef(stage, key, uri, info["digest"], tuple(info["files"]), info.get("meta", {}), True,
+                           info.get("seconds"))
 
-    def put(self, stage: str, key: str, files: dict[str, bytes], meta: dict | None = None) -> ArtifactRef:
+    def put(self, stage: str, key: str, files: dict[str, bytes], meta: dict | None = None,
+            seconds: float | None = None) -> ArtifactRef:
         """Store files under the key, then commit by writing ``ref.json`` last."""
         uri = self._uri(stage, key)
+        meta = meta or {}
         for name, data in files.items():
             write_bytes_atomic(f"{uri}/{name}", data, self.storage_options)
-        digest = files_digest(files)
-        info = {"stage": stage, "key": key, "digest": digest, "files": sorted(files), "meta": meta or {}}
+        digest = artifact_digest(files, meta)
+        info = {"stage": stage, "key": key, "digest": digest, "files": sorted(files), "meta": meta,
+                "seconds": seconds}
         write_bytes_atomic(f"{uri}/{REF_FILE}", canonical_json(info), self.storage_options)
-        return ArtifactRef(stage, key, uri, digest, tuple(sorted(files)), meta or {}, False)
+        return ArtifactRef(stage, key, uri, digest, tuple(sorted(files)), meta, False, seconds)
 
     def get_or_create(self, stage: str, key: str,
                       compute: Callable[[], tuple[dict[str, bytes], dict]]) -> ArtifactRef:
         """The artifact for ``key``, computing and storing it only when it is not stored yet.
 
-        ``compute`` returns (files, meta); the seconds it took are recorded in ``meta``.
+        ``compute`` returns (files, meta); the seconds it took are recorded beside them.
         """
         found = self.get(stage, key)
         if found is not None:
             return found
         start = time.perf_counter()
         files, meta = compute()
-        meta = {**meta, "seconds": round(time.perf_counter() - start, 4)}
-        return self.put(stage, key, files, meta)
+        return self.put(stage, key, files, meta, round(time.perf_counter() - start, 4))
 
     def read(self, ref: ArtifactRef, name: str) -> bytes:
         """One file of an artifact."""
@@ -136,15 +142,10 @@ class ArtifactStore:
         """An .npy file of an artifact."""
         return npy_load(self.read(ref, name))
 
-    def read_json(self, ref: ArtifactRef, name: str) -> object:
-        """A JSON file of an artifact."""
-        return json.loads(self.read(ref, name))
+    def read_image(self, ref: ArtifactRef, name: str = "image.png") -> np.ndarray:
+        """An image file of an artifact, as HxWx3 float32 in [0,1]."""
+        return decode_image(self.read(ref, name), ref.file_uri(name))
 
     def describe(self) -> dict:
         """What may be shown to users: the root, never the storage options."""
         return {"root": self.root}
-
-
-def ref_to_dict(ref: ArtifactRef) -> dict:
-    """A JSON-ready view of a reference (for sidecars and manifests)."""
-    return asdict(ref)

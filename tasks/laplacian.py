@@ -7,7 +7,6 @@ from prefect import task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, npy_bytes, stage_key
 from photostyle.core.laplacian import laplacian_from_arrays, laplacian_to_arrays, matting_laplacian
-from photostyle.tasks.prepare import load_prepared
 from photostyle.tasks.options import STAGE_OPTIONS
 
 STAGE = "laplacian"
@@ -22,7 +21,7 @@ def laplacian(content: ArtifactRef, store: ArtifactStore) -> ArtifactRef:
     params = {"eps": EPS, "radius": RADIUS}
 
     def compute() -> tuple[dict[str, bytes], dict]:
-        matrix = matting_laplacian(load_prepared(store, content), eps=EPS, radius=RADIUS)
+        matrix = matting_laplacian(store.read_image(content), eps=EPS, radius=RADIUS)
         files = {f"{name}.npy": npy_bytes(array) for name, array in laplacian_to_arrays(matrix).items()}
         return files, {"nnz": int(matrix.nnz), "size": int(matrix.shape[0])}
 

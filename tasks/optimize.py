@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 from prefect import get_run_logger, task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, canonical_json, stage_key
-from photostyle.core.imageio import decode_image, encode_image
+from photostyle.core.imageio import encode_image
 from photostyle.core.stylize import Progress, StyleParams, stylize
 from photostyle.core.vgg import load_weights
 from photostyle.tasks.group import load_pairs
 from photostyle.tasks.laplacian import load_laplacian
 from photostyle.tasks.options import STAGE_OPTIONS
-from photostyle.tasks.prepare import load_prepared
 
 STAGE = "optimize"
 VERSION = 1
@@ -56,7 +53,7 @@ def optimize(content: ArtifactRef, style: ArtifactRef, regions: ArtifactRef,
     def compute() -> tuple[dict[str, bytes], dict]:
         pairs = load_pairs(store, regions)
         result = stylize(
-            load_prepared(store, content), load_prepared(store, style), style_params,
+            store.read_image(content), store.read_image(style), style_params,
             content_masks=pairs.content_masks, style_masks=pairs.style_masks,
             laplacian=load_laplacian(store, lap_ref) if lap_ref is not None else None,
             device=device, progress=_progress_logger(style_params.iterations))
@@ -67,13 +64,3 @@ def optimize(content: ArtifactRef, style: ArtifactRef, regions: ArtifactRef,
         return files, meta
 
     return store.get_or_create(STAGE, key, compute)
-
-
-def load_output(store: ArtifactStore, ref: ArtifactRef):
-    """The stylised image of an ``optimize`` reference."""
-    return decode_image(store.read(ref, "image.png"), ref.file_uri("image.png"))
-
-
-def load_history(store: ArtifactStore, ref: ArtifactRef) -> list[dict]:
-    """The loss history of an ``optimize`` reference."""
-    return json.loads(store.read(ref, "history.json"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from prefect import task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, sha256_hex, stage_key
@@ -45,8 +44,3 @@ def prepare_image(uri: str, size: int, store: ArtifactStore,
         return {"image.png": encode_image(resized)}, meta
 
     return store.get_or_create(STAGE, prepare_key(source, size), compute)
-
-
-def load_prepared(store: ArtifactStore, ref: ArtifactRef) -> np.ndarray:
-    """The prepared image (HxWx3 float32 in [0,1]) of a ``prepare`` reference."""
-    return decode_image(store.read(ref, "image.png"), ref.file_uri("image.png"))

@@ -10,7 +10,6 @@ from prefect import task
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore
 from photostyle.core.imageio import encode_image, format_for, write_bytes_atomic
 from photostyle.core.version import code_version
-from photostyle.tasks.optimize import load_output
 from photostyle.tasks.options import STAGE_OPTIONS
 
 
@@ -21,7 +20,7 @@ def sidecar_uri(output_uri: str) -> str:
 
 def stage_summary(refs: dict[str, ArtifactRef]) -> dict[str, dict]:
     """Key, digest, compute seconds and cache status of every stage, for the sidecar."""
-    return {name: {"key": ref.key, "digest": ref.digest, "seconds": ref.meta.get("seconds"),
+    return {name: {"key": ref.key, "digest": ref.digest, "seconds": ref.seconds,
                    "cached": ref.cached, "uri": ref.uri} for name, ref in refs.items()}
 
 
@@ -29,7 +28,7 @@ def stage_summary(refs: dict[str, ArtifactRef]) -> dict[str, dict]:
 def publish(output_uri: str, refs: dict[str, ArtifactRef], inputs: dict, params: dict,
             store: ArtifactStore, storage_options: dict | None = None) -> dict:
     """Write the stylised image in the destination's format and its sidecar; return the sidecar."""
-    image = load_output(store, refs["optimize"])
+    image = store.read_image(refs["optimize"])
     write_bytes_atomic(output_uri, encode_image(image, format_for(output_uri)), storage_options)
     sidecar = {
         "output": output_uri,

@@ -8,9 +8,7 @@ from photostyle.core.artifacts import ArtifactRef, ArtifactStore, canonical_json
 from photostyle.core.metrics import score_all
 from photostyle.tasks.group import load_pairs
 from photostyle.tasks.laplacian import load_laplacian
-from photostyle.tasks.optimize import load_output
 from photostyle.tasks.options import STAGE_OPTIONS
-from photostyle.tasks.prepare import load_prepared
 
 STAGE = "score"
 VERSION = 1
@@ -25,8 +23,8 @@ def score(content: ArtifactRef, style: ArtifactRef, regions: ArtifactRef, laplac
 
     def compute() -> tuple[dict[str, bytes], dict]:
         pairs = load_pairs(store, regions)
-        scores = score_all(load_prepared(store, content), load_prepared(store, style),
-                           load_output(store, output), load_laplacian(store, laplacian),
+        scores = score_all(store.read_image(content), store.read_image(style),
+                           store.read_image(output), load_laplacian(store, laplacian),
                            pairs.content_masks, pairs.style_masks).to_dict()
         return {"scores.json": canonical_json(scores)}, {"scores": scores}
 

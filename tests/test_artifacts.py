@@ -36,16 +36,18 @@ def test_put_get_and_get_or_create(tmp_path, root):
     assert len(calls) == 1
     assert not first.cached and again.cached
     assert first.digest == again.digest and again.meta["shape"] == [3]
-    assert "seconds" in again.meta
+    assert first.seconds is not None and again.seconds == first.seconds
     assert np.array_equal(store.read_array(again, "a.npy"), np.ones(3))
 
 
-def test_digest_depends_on_content_only(tmp_path):
+def test_digest_covers_files_and_metadata_but_not_timing(tmp_path):
     store = ArtifactStore(str(tmp_path))
-    a = store.put("s", "k1", {"x": b"same"}, {"note": 1})
-    b = store.put("s", "k2", {"x": b"same"}, {"note": 2})
-    c = store.put("s", "k3", {"x": b"different"})
-    assert a.digest == b.digest != c.digest
+    a = store.put("s", "k1", {"x": b"same"}, {"names": ["red"]}, seconds=1.0)
+    b = store.put("s", "k2", {"x": b"same"}, {"names": ["red"]}, seconds=2.0)
+    c = store.put("s", "k3", {"x": b"same"}, {"names": ["blue"]})  # same pixels, other region names
+    d = store.put("s", "k4", {"x": b"different"}, {"names": ["red"]})
+    assert a.digest == b.digest
+    assert len({a.digest, c.digest, d.digest}) == 3
 
 
 def test_incomplete_artifact_is_not_found(tmp_path):
