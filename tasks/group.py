@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, npy_bytes, stage_key
 from photostyle.core.regions import RegionPairs, pair_regions
@@ -23,7 +23,11 @@ def group(segments: ArtifactRef, store: ArtifactStore) -> ArtifactRef:
                  "style_masks.npy": npy_bytes(pairs.style_masks)}
         return files, {"names": pairs.names, "unmatched": pairs.unmatched}
 
-    return store.get_or_create(STAGE, stage_key(STAGE, VERSION, {"segments": segments.digest}), compute)
+    ref = store.get_or_create(STAGE, stage_key(STAGE, VERSION, {"segments": segments.digest}), compute)
+    if ref.meta["unmatched"] and segments.meta["method"]["style"] != "single-region":
+        get_run_logger().warning("content regions with no counterpart in the style mask take the whole "
+                                 "style image: %s", ", ".join(ref.meta["unmatched"]))
+    return ref
 
 
 def load_pairs(store: ArtifactStore, ref: ArtifactRef) -> RegionPairs:

@@ -1,5 +1,5 @@
 """Task options shared by every stage: no Prefect result caching (the artifact store is the
-cache), and retries for transient failures only (bad input never heals on retry)."""
+cache), and retries for transient I/O failures only (bad input or a bug never heals on retry)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from photostyle.core.errors import PhotostyleError
 
 
 def is_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry unless the failure is a user-input error."""
+    """Retry storage and network errors (OSError, timeouts), never input errors or other bugs."""
     try:
         state.result(raise_on_failure=True)
     except PhotostyleError:
         return False
-    except Exception:
+    except (OSError, TimeoutError):
         return True
+    except Exception:
+        return False
     return False
 
 

@@ -31,8 +31,8 @@ def segment(content: ArtifactRef, style: ArtifactRef, store: ArtifactStore,
     cdata = read_bytes(content_mask_uri, storage_options) if content_mask_uri else None
     sdata = read_bytes(style_mask_uri, storage_options) if style_mask_uri else None
     inputs = {"content": content.digest, "style": style.digest,
-              "content_mask": sha256_hex(cdata) if cdata else None,
-              "style_mask": sha256_hex(sdata) if sdata else None}
+              "content_mask": sha256_hex(cdata) if cdata is not None else None,
+              "style_mask": sha256_hex(sdata) if sdata is not None else None}
 
     def compute() -> tuple[dict[str, bytes], dict]:
         cmap, csource = _label_map(content, content_mask_uri, cdata)
