@@ -5,8 +5,8 @@ Normalisations follow the reference implementations that the published settings 
 papers' formulas up to constant factors, which the weights absorb:
 - content: mean squared feature difference (Gatys' ``1/2 sum (F[O]-F[I])^2`` divided by half the
   number of elements);
-- style: Gram ``G = F F^T / (C H W)``, loss = mean squared Gram difference (Gatys'
-  ``1/(4 N^2 M^2) sum (G[O]-G[S])^2`` up to a factor of 4);
+- style: Gram ``G = F F^T / (C H W)``, loss = mean squared Gram difference, which is Gatys'
+  ``1/(4 N^2 M^2) sum (G[O]-G[S])^2`` times ``4 / N^2`` (N channels; a per-layer constant);
 - DPST's augmented style loss: per region c, features multiplied by the region mask, Gram divided
   by ``C H W mean(mask)``, squared difference weighted by ``mean(mask)``.
 """

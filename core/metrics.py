@@ -16,6 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from photostyle.core.colour import rgb_to_lab
+from photostyle.core.laplacian import laplacian_energy
 
 #: Rec. 601 luma weights.
 LUMA_601 = np.array([0.299, 0.587, 0.114])
@@ -31,7 +32,6 @@ SSIM_K2 = 0.03
 #: Gaussian window truncated at 3.5 sigma: an 11x11 window for sigma 1.5, as in the paper.
 SSIM_TRUNCATE = 3.5
 
-#: sRGB (D65) linear RGB -> XYZ.
 
 
 
@@ -197,11 +197,6 @@ def photorealism(output: np.ndarray, laplacian) -> float:
     h, w, _ = output.shape
     if laplacian.shape != (h * w, h * w):
         raise ValueError(f"laplacian must be {h * w}x{h * w}, got {laplacian.shape}")
-    try:  # the shared implementation (already per pixel); lazy: it imports torch
-        from photostyle.core.laplacian import laplacian_energy  # noqa: PLC0415
-    except ImportError:
-        v = output.reshape(h * w, 3)
-        return float(np.sum((laplacian @ v) * v) / (h * w))
     return float(laplacian_energy(output, laplacian))
 
 

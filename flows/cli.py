@@ -80,6 +80,12 @@ def preflight(args: argparse.Namespace) -> None:
         check_short_side(long_side_shape(image.shape[:2], args.size), args.size, image_uri)
         if mask_uri:
             fit_mask(load_mask(mask_uri, opts), image.shape[:2], image.shape[:2], mask_uri)
+    from photostyle.core.vgg import load_weights
+
+    try:
+        load_weights(args.weights)
+    except RuntimeError as exc:  # torchvision weights neither cached nor downloadable
+        raise PhotostyleError(str(exc)) from None
     if args.device == "cuda":
         from photostyle.core.stylize import resolve_device
 

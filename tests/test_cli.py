@@ -99,3 +99,15 @@ def test_panorama_too_thin_at_this_size(capsys, samples, tmp_path):
                         "--size", "64")
     assert code == 2
     _assert_one_line_error(err, "too small")
+
+
+def test_corrupt_weights_file(capsys, samples, tmp_path):
+    import hashlib
+
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a torch file")
+    uri = f"{junk}#sha256={hashlib.sha256(junk.read_bytes()).hexdigest()}"
+    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
+                        "-o", str(tmp_path / "o.png"), "--weights", uri)
+    assert code == 2
+    _assert_one_line_error(err, "not a loadable weights file")
