@@ -240,14 +240,13 @@ def stylize(content: np.ndarray, style: np.ndarray, params: StyleParams = StyleP
     cm = torch.from_numpy(cmasks.astype(np.float32)).to(dev)
     sm = torch.from_numpy(smasks.astype(np.float32)).to(dev)
     history: list[dict] = []
-    stage1 = _Objective(vgg, params, c, s, cm, sm, None)
+    objective = _Objective(vgg, params, c, s, cm, sm, None)
     x0 = initial_image(c, params, partial(region_colour_transfer, content, style, cmasks, smasks))
-    x = _run_stage(stage1, x0, params, "gatys" if params.method == "gatys" else "segmented",
+    x = _run_stage(objective, x0, params, "gatys" if params.method == "gatys" else "segmented",
                    progress, history)
     if params.method == "dpst":
-        m = to_torch_sparse(laplacian, dev)
-        stage2 = _Objective(vgg, params, c, s, cm, sm, m)
-        x = _run_stage(stage2, x, params, "photorealistic", progress, history)
+        objective.laplacian = to_torch_sparse(laplacian, dev)  # same targets, plus L_m
+        x = _run_stage(objective, x, params, "photorealistic", progress, history)
     image = (x[0] / 255.0).clamp(0, 1).permute(1, 2, 0).detach().cpu().numpy().astype(np.float32)
     if params.postprocess == "affine":
         image = smooth_local_affine(image, content.astype(np.float32))
