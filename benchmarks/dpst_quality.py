@@ -18,8 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+from photostyle.flows.prefect_env import apply_prefect_defaults
+
+apply_prefect_defaults()
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from photostyle.core.artifacts import ArtifactStore  # noqa: E402

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 
 from photostyle.core.errors import PhotostyleError
+from photostyle.flows.prefect_env import apply_prefect_defaults
 
-#: Prefect settings the CLI needs unless the user set them: a patient ephemeral API start-up,
-#: no analytics (this tool may run offline).
-PREFECT_DEFAULTS = {
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-}
 
 
 def _add_stylize(sub: argparse._SubParsersAction) -> None:
@@ -115,8 +109,7 @@ def _stylize(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse, run, and turn input errors into one-line messages."""
-    for name, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(name, value)
+    apply_prefect_defaults()
     args = build_parser().parse_args(argv)
     try:
         return _stylize(args)
