@@ -98,15 +98,11 @@ class ArtifactStore:
 
     def get(self, stage: str, key: str) -> ArtifactRef | None:
         """The stored artifact for this key, or None when it does not exist (yet)."""
-        uri = self._uri(stage, key)
-        fs, path = fsspec.core.url_to_fs(f"{uri}/{REF_FILE}", **self.storage_options)
-        try:
-            data = fs.cat_file(path)
-        except FileNotFoundError:
+        info = self.read_json(f"{stage}/{key}/{REF_FILE}")
+        if info is None:
             return None
-        info = json.loads(data)
-        return ArtifactRef(stage, key, uri, info["digest"], tuple(info["files"]), info.get("meta", {}), True,
-                           info.get("seconds"))
+        return ArtifactRef(stage, key, self._uri(stage, key), info["digest"], tuple(info["files"]),
+                           info.get("meta", {}), True, info.get("seconds"))
 
     def put(self, stage: str, key: str, files: dict[str, bytes], meta: dict | None = None,
             seconds: float | None = None) -> ArtifactRef:
@@ -121,13 +117,14 @@ class ArtifactStore:
         write_bytes_atomic(f"{uri}/{REF_FILE}", canonical_json(info), self.storage_options)
         return ArtifactRef(stage, key, uri, digest, tuple(sorted(files)), meta, False, seconds)
 
-    def get_or_create(self, stage: str, key: str,
-                      compute: Callable[[], tuple[dict[str, bytes], dict]]) -> ArtifactRef:
-        """The artifact for ``key``, computing and storing it only when it is not stored yet.
+    def get_or_create(self, stage: str, key: str, compute: Callable[[], tuple[dict[str, bytes], dict]],
+                      refresh: bool = False) -> ArtifactRef:
+        """The artifact for ``key``, computing and storing it only when it is not stored yet
+        (or always, with ``refresh``: a stage rerun overwrites what is stored).
 
         ``compute`` returns (files, meta); the seconds it took are recorded beside them.
         """
-        found = self.get(stage, key)
+        found = None if refresh else self.get(stage, key)
         if found is not None:
             return found
         start = time.perf_counter()
@@ -145,6 +142,18 @@ class ArtifactStore:
     def read_image(self, ref: ArtifactRef, name: str = "image.png") -> np.ndarray:
         """An image file of an artifact, as HxWx3 float32 in [0,1]."""
         return decode_image(self.read(ref, name), ref.file_uri(name))
+
+    def read_json(self, name: str) -> dict | None:
+        """A small JSON record under the root (e.g. ``_sources/...``), or None when absent."""
+        fs, path = fsspec.core.url_to_fs(f"{self.root}/{name}", **self.storage_options)
+        try:
+            return json.loads(fs.cat_file(path))
+        except FileNotFoundError:
+            return None
+
+    def write_json(self, name: str, value: dict) -> None:
+        """Write a small JSON record under the root, atomically."""
+        write_bytes_atomic(f"{self.root}/{name}", canonical_json(value), self.storage_options)
 
     def describe(self) -> dict:
         """What may be shown to users: the root, never the storage options."""

@@ -54,6 +54,13 @@ def read_bytes(uri: str, storage_options: dict | None = None) -> bytes:
         raise InputError(uri, "permission denied") from None
 
 
+def file_exists(uri: str, storage_options: dict | None = None) -> bool:
+    """Whether a file exists at a local path or fsspec URL (fresh, not from a listing cache)."""
+    fs, path = _url_to_fs(uri, storage_options)
+    fs.invalidate_cache(path)
+    return bool(fs.isfile(path))
+
+
 def _is_dir(fs: fsspec.AbstractFileSystem, path: str) -> bool:
     """Whether path is a directory, treating any lookup failure as 'no'."""
     try:

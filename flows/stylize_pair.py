@@ -13,13 +13,9 @@ from prefect import flow
 from photostyle.core.artifacts import ArtifactStore
 from photostyle.core.imageio import check_not_an_input
 from photostyle.core.stylize import StyleParams
-from photostyle.tasks.group import group
-from photostyle.tasks.laplacian import laplacian
-from photostyle.tasks.optimize import optimize
-from photostyle.tasks.prepare import prepare_image
-from photostyle.tasks.publish import publish
-from photostyle.tasks.score import score
-from photostyle.tasks.segment import segment
+from photostyle.flows.storage import resolve_storage_options
+from photostyle.tasks.caching import result_storage_for
+from photostyle.tasks.photo import Run, prepare_style, stylize_photo
 
 DEFAULT_ARTIFACT_ROOT = ".photostyle/artifacts"
 
@@ -47,31 +43,21 @@ def stylize_pair(
     device: str = "auto",
     artifact_root: str = DEFAULT_ARTIFACT_ROOT,
     storage_options: dict | None = None,
+    storage_block: str | None = None,
 ) -> dict:
     """Re-tone the photo ``content`` like ``style``; write ``output`` and ``output``.json.
 
     Inputs and outputs are fsspec URLs (local paths, s3://...). Masks are DPST 9-colour masks or
     integer label PNGs at the photos' resolution. Defaults are DPST's reference settings
-    (700 px, 1000 L-BFGS iterations per stage, from noise).
+    (700 px, 1000 L-BFGS iterations per stage, from noise). Storage options may come from a
+    Prefect Secret block named ``storage_block`` (a JSON object) instead of the parameters.
     """
     params = StyleParams(method=method, iterations=iterations, init=init, optimizer=optimizer, lr=lr,
                          content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
                          photo_weight=photo_weight, postprocess=postprocess, weights=weights,
                          seed=seed).to_dict()
-    check_not_an_input(output, [content, style, content_mask, style_mask], storage_options)
-    store = ArtifactStore(artifact_root, storage_options)
-    content_f = prepare_image.submit(content, size, store, storage_options)
-    style_f = prepare_image.submit(style, size, store, storage_options)
-    content_ref, style_ref = content_f.result(), style_f.result()
-    laplacian_f = laplacian.submit(content_ref, store)
-    segment_ref = segment(content_ref, style_ref, store, content_mask, style_mask, storage_options)
-    group_ref = group(segment_ref, store)
-    laplacian_ref = laplacian_f.result()
-    optimize_ref = optimize(content_ref, style_ref, group_ref, laplacian_ref, params, store, device)
-    score_ref = score(content_ref, style_ref, group_ref, laplacian_ref, optimize_ref, store)
-    refs = {"prepare_content": content_ref, "prepare_style": style_ref, "segment": segment_ref,
-            "group": group_ref, "laplacian": laplacian_ref, "optimize": optimize_ref, "score": score_ref}
-    inputs = {"content": content, "style": style, "content_mask": content_mask, "style_mask": style_mask,
-              "content_sha256": content_ref.meta.get("source_sha256"),
-              "style_sha256": style_ref.meta.get("source_sha256"), "size": size}
-    return publish(output, refs, inputs, params, store, storage_options)
+    options = resolve_storage_options(storage_options, storage_block)
+    check_not_an_input(output, [content, style, content_mask, style_mask], options)
+    store = ArtifactStore(artifact_root, options)
+    run = Run(store, result_storage_for(store), size, params, device, options)
+    return stylize_photo(run, content, output, prepare_style(run, style, style_mask), content_mask)

@@ -7,14 +7,19 @@ from prefect import get_run_logger, task
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, npy_bytes, stage_key
 from photostyle.core.regions import RegionPairs, pair_regions
 from photostyle.tasks.segment import load_label_maps
-from photostyle.tasks.options import STAGE_OPTIONS
+from photostyle.tasks.options import cached_stage
 
 STAGE = "group"
 VERSION = 1
 
 
-@task(name="group", **STAGE_OPTIONS)
-def group(segments: ArtifactRef, store: ArtifactStore) -> ArtifactRef:
+def group_key(segments: ArtifactRef) -> str:
+    """Key of a grouping: the segmentation's digest."""
+    return stage_key(STAGE, VERSION, {"segments": segments.digest})
+
+
+@task(name="group", **cached_stage(STAGE, lambda inputs: group_key(inputs["segments"])))
+def group(segments: ArtifactRef, store: ArtifactStore, refresh: bool = False) -> ArtifactRef:
     """Paired region masks: region k of the content takes its style from region k of the style."""
 
     def compute() -> tuple[dict[str, bytes], dict]:
@@ -23,7 +28,7 @@ def group(segments: ArtifactRef, store: ArtifactStore) -> ArtifactRef:
                  "style_masks.npy": npy_bytes(pairs.style_masks)}
         return files, {"names": pairs.names, "unmatched": pairs.unmatched}
 
-    ref = store.get_or_create(STAGE, stage_key(STAGE, VERSION, {"segments": segments.digest}), compute)
+    ref = store.get_or_create(STAGE, group_key(segments), compute, refresh)
     if ref.meta["unmatched"] and segments.meta["method"]["style"] != "single-region":
         get_run_logger().warning("content regions with no counterpart in the style mask take the whole "
                                  "style image: %s", ", ".join(ref.meta["unmatched"]))

@@ -7,7 +7,7 @@ from prefect import task
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, sha256_hex, stage_key
 from photostyle.core.errors import InputError
 from photostyle.core.imageio import decode_image, encode_image, read_bytes, resize_long_side
-from photostyle.tasks.options import STAGE_OPTIONS
+from photostyle.tasks.options import cached_stage
 
 STAGE = "prepare"
 VERSION = 1
@@ -27,13 +27,23 @@ def prepare_key(source_sha256: str, size: int) -> str:
     return stage_key(STAGE, VERSION, {"source": source_sha256}, {"size": size})
 
 
-@task(name="prepare", **STAGE_OPTIONS)
-def prepare_image(uri: str, size: int, store: ArtifactStore,
-                  storage_options: dict | None = None) -> ArtifactRef:
-    """Normalise one photo to an RGB PNG with long side ``size``; return its reference."""
-    data = read_bytes(uri, storage_options)
+def _key(inputs: dict) -> str | None:
+    sha = inputs.get("source_sha256")
+    return prepare_key(sha, inputs["size"]) if sha else None
 
+
+@task(name="prepare", **cached_stage(STAGE, _key))
+def prepare_image(uri: str, size: int, store: ArtifactStore, storage_options: dict | None = None,
+                  source_sha256: str | None = None, refresh: bool = False) -> ArtifactRef:
+    """Normalise one photo to an RGB PNG with long side ``size``; return its reference.
+
+    ``source_sha256`` (the file's hash, from ``content_sha256``) makes the Prefect cache key known
+    before the photo is read; the file must still have that content when it is read.
+    """
+    data = read_bytes(uri, storage_options)
     source = sha256_hex(data)
+    if source_sha256 is not None and source != source_sha256:
+        raise InputError(uri, "the file changed while it was being processed; run again")
 
     def compute() -> tuple[dict[str, bytes], dict]:
         image = decode_image(data, uri)
@@ -43,4 +53,4 @@ def prepare_image(uri: str, size: int, store: ArtifactStore,
                 "shape": list(resized.shape[:2])}
         return {"image.png": encode_image(resized)}, meta
 
-    return store.get_or_create(STAGE, prepare_key(source, size), compute)
+    return store.get_or_create(STAGE, prepare_key(source, size), compute, refresh)

@@ -8,7 +8,8 @@ import json
 from prefect import task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore
-from photostyle.core.imageio import encode_image, format_for, write_bytes_atomic
+from photostyle.core.errors import InputError
+from photostyle.core.imageio import encode_image, file_exists, format_for, read_bytes, write_bytes_atomic
 from photostyle.core.version import code_version
 from photostyle.tasks.options import STAGE_OPTIONS
 
@@ -24,10 +25,29 @@ def stage_summary(refs: dict[str, ArtifactRef]) -> dict[str, dict]:
                    "cached": ref.cached, "uri": ref.uri} for name, ref in refs.items()}
 
 
+def published(output_uri: str, refs: dict[str, ArtifactRef], params: dict,
+              storage_options: dict | None = None) -> dict | None:
+    """The sidecar already at the destination when it describes this very result (same
+    parameters, optimised image and scores) and its image is there too; else None."""
+    try:
+        existing = json.loads(read_bytes(sidecar_uri(output_uri), storage_options))
+    except (InputError, ValueError):
+        return None
+    if not file_exists(output_uri, storage_options):
+        return None
+    stages = existing.get("stages", {})
+    same = existing.get("params") == params and all(
+        stages.get(name, {}).get("digest") == refs[name].digest for name in ("optimize", "score"))
+    return existing if same else None
+
+
 @task(name="publish", **STAGE_OPTIONS)
 def publish(output_uri: str, refs: dict[str, ArtifactRef], inputs: dict, params: dict,
-            store: ArtifactStore, storage_options: dict | None = None) -> dict:
-    """Write the stylised image in the destination's format and its sidecar; return the sidecar."""
+            store: ArtifactStore, storage_options: dict | None = None, refresh: bool = False) -> dict:
+    """Write the stylised image in the destination's format and its sidecar; return the sidecar
+    (with ``published`` False when the destination already held this result and was left as is)."""
+    if not refresh and (existing := published(output_uri, refs, params, storage_options)):
+        return {**existing, "stages": stage_summary(refs), "published": False}
     image = store.read_image(refs["optimize"])
     write_bytes_atomic(output_uri, encode_image(image, format_for(output_uri)), storage_options)
     sidecar = {
@@ -45,4 +65,4 @@ def publish(output_uri: str, refs: dict[str, ArtifactRef], inputs: dict, params:
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     write_bytes_atomic(sidecar_uri(output_uri), json.dumps(sidecar, indent=2).encode(), storage_options)
-    return sidecar
+    return {**sidecar, "published": True}

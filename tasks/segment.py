@@ -8,7 +8,8 @@ from photostyle.core.artifacts import ArtifactRef, ArtifactStore, npy_bytes, sha
 from photostyle.core.imageio import read_bytes
 from photostyle.core.masks import LabelMap, decode_mask, fit_mask
 from photostyle.core.regions import single_region
-from photostyle.tasks.options import STAGE_OPTIONS
+from photostyle.core.errors import InputError
+from photostyle.tasks.options import cached_stage
 
 STAGE = "segment"
 VERSION = 1
@@ -23,16 +24,41 @@ def _label_map(ref: ArtifactRef, mask_uri: str | None, mask_data: bytes | None) 
     return fit_mask(mask, tuple(ref.meta["original_shape"]), shape, mask_uri), "user-mask"
 
 
-@task(name="segment", **STAGE_OPTIONS)
+def segment_key(content: ArtifactRef, style: ArtifactRef, content_mask_sha256: str | None,
+                style_mask_sha256: str | None) -> str:
+    """Key of a segmentation: the prepared images' digests and the masks' content hashes."""
+    inputs = {"content": content.digest, "style": style.digest,
+              "content_mask": content_mask_sha256, "style_mask": style_mask_sha256}
+    return stage_key(STAGE, VERSION, inputs)
+
+
+def _key(inputs: dict) -> str | None:
+    for which in ("content", "style"):  # a mask without its hash: the key needs the file's bytes
+        if inputs.get(f"{which}_mask_uri") and not inputs.get(f"{which}_mask_sha256"):
+            return None
+    return segment_key(inputs["content"], inputs["style"], inputs.get("content_mask_sha256"),
+                       inputs.get("style_mask_sha256"))
+
+
+def _read_mask(uri: str | None, expected: str | None, storage_options: dict | None) -> tuple[bytes | None, str | None]:
+    """A mask's bytes and hash, checked against the hash the key was made from."""
+    if not uri:
+        return None, None
+    data = read_bytes(uri, storage_options)
+    digest = sha256_hex(data)
+    if expected is not None and digest != expected:
+        raise InputError(uri, "the file changed while it was being processed; run again")
+    return data, digest
+
+
+@task(name="segment", **cached_stage(STAGE, _key))
 def segment(content: ArtifactRef, style: ArtifactRef, store: ArtifactStore,
             content_mask_uri: str | None = None, style_mask_uri: str | None = None,
-            storage_options: dict | None = None) -> ArtifactRef:
+            storage_options: dict | None = None, content_mask_sha256: str | None = None,
+            style_mask_sha256: str | None = None, refresh: bool = False) -> ArtifactRef:
     """Label maps for the prepared content and style images."""
-    cdata = read_bytes(content_mask_uri, storage_options) if content_mask_uri else None
-    sdata = read_bytes(style_mask_uri, storage_options) if style_mask_uri else None
-    inputs = {"content": content.digest, "style": style.digest,
-              "content_mask": sha256_hex(cdata) if cdata is not None else None,
-              "style_mask": sha256_hex(sdata) if sdata is not None else None}
+    cdata, csha = _read_mask(content_mask_uri, content_mask_sha256, storage_options)
+    sdata, ssha = _read_mask(style_mask_uri, style_mask_sha256, storage_options)
 
     def compute() -> tuple[dict[str, bytes], dict]:
         cmap, csource = _label_map(content, content_mask_uri, cdata)
@@ -43,7 +69,7 @@ def segment(content: ArtifactRef, style: ArtifactRef, store: ArtifactStore,
                 "method": {"content": csource, "style": ssource}}
         return files, meta
 
-    return store.get_or_create(STAGE, stage_key(STAGE, VERSION, inputs), compute)
+    return store.get_or_create(STAGE, segment_key(content, style, csha, ssha), compute, refresh)
 
 
 def load_label_maps(store: ArtifactStore, ref: ArtifactRef) -> tuple[LabelMap, LabelMap]:

