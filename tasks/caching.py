@@ -25,6 +25,7 @@ from photostyle.core.artifacts import ArtifactRef, ArtifactStore, canonical_json
 from photostyle.core.imageio import read_bytes, write_bytes_atomic
 
 RESULT_FILE = "prefect-result"
+OTHER_RESULTS = "_prefect"
 
 
 @dataclasses.dataclass
@@ -52,7 +53,9 @@ class ArtifactResultStorage(WritableFileSystem):
                                         description="fsspec storage options (kept secret)")
 
     def _uri(self, path: str) -> str:
-        return f"{self.root.rstrip('/')}/{path}"
+        """Stage results sit in their artifact's folder; anything else Prefect stores (the records
+        of failed runs, under random keys) goes to ``_prefect/`` beside the stages."""
+        return f"{self.root.rstrip('/')}/{path if '/' in path else OTHER_RESULTS + '/' + path}"
 
     def _options(self) -> dict:
         return self.storage_options.get_secret_value()

@@ -41,3 +41,29 @@ def dpst_data() -> Path:
 def samples() -> Path:
     """The bundled sample photos."""
     return SAMPLES
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto) on 127.0.0.1; yields fsspec storage options for it."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield {"key": "photostyle-test", "secret": "photostyle-test-secret",
+               "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"}}
+    finally:
+        server.stop()
