@@ -291,6 +291,28 @@ def write_bytes_atomic(uri: str, data: bytes, storage_options: dict | None = Non
         raise
 
 
+def _is_temp_name(name: str) -> bool:
+    """Names ``write_bytes_atomic`` gives its temporary files: ``.<name>.<random>.tmp``."""
+    return name.startswith(".") and name.endswith(".tmp") and name.count(".") >= 3
+
+
+def sweep_temp_files(uri: str, storage_options: dict | None = None) -> list[str]:
+    """Delete temporary files a killed writer left under ``uri``; return their paths. Object
+    stores with atomic puts never have any. A writer still running (another batch into the same
+    output) loses its temp file, fails its rename with OSError and is retried."""
+    fs, root = _url_to_fs(uri, storage_options)
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    if protocols & ATOMIC_PUT_PROTOCOLS or not fs.isdir(root):
+        return []
+    stale = [path for path in fs.find(root) if _is_temp_name(posixpath.basename(path))]
+    for path in stale:
+        try:
+            fs.rm_file(path)
+        except FileNotFoundError:
+            pass
+    return stale
+
+
 def same_location(a: str, b: str, storage_options: dict | None = None) -> bool:
     """Whether two URIs name the same file (local paths compared after resolving links)."""
     fs_a, path_a = _url_to_fs(a, storage_options)

@@ -154,9 +154,34 @@ def _stylize(args: argparse.Namespace) -> int:
     return 0
 
 
+def preflight_batch(args: argparse.Namespace) -> None:
+    """Cheap checks before a batch starts: the options, the style (and its mask), the folders.
+    Photos themselves are checked in the run, where each bad one fails only its own row."""
+    from photostyle.core.imageio import load_image, long_side_shape, same_location
+    from photostyle.core.masks import fit_mask, load_mask
+    from photostyle.core.errors import InputError
+    from photostyle.tasks.prepare import check_short_side
+    import fsspec
+
+    check_options(args)
+    if args.storage_block:
+        return  # the options live in a Prefect block: the flow reads them and checks the rest
+    opts = args.storage_options
+    style = load_image(args.style, opts)
+    check_short_side(long_side_shape(style.shape[:2], args.size), args.size, args.style)
+    if args.style_mask:
+        fit_mask(load_mask(args.style_mask, opts), style.shape[:2], style.shape[:2], args.style_mask)
+    fs, root = fsspec.core.url_to_fs(args.input, **(opts or {}))
+    if not fs.isdir(root):
+        raise InputError(args.input, "folder not found" if not fs.exists(root) else
+                         "not a folder (give the folder or prefix holding the photos)")
+    if same_location(args.input, args.output, opts):
+        raise InputError(args.output, "output is the input folder; results would overwrite the photos")
+
+
 def _batch(args: argparse.Namespace) -> int:
     """Run (or rerun a stage of) a batch; exit 1 when any photo failed, after the summary."""
-    check_options(args)
+    preflight_batch(args)
     from photostyle.flows.stylize_collection import stylize_collection
 
     state = stylize_collection(input_uri=args.input, style=args.style, output_uri=args.output,

@@ -20,7 +20,7 @@ from prefect.states import Failed
 from photostyle.core.artifacts import ArtifactStore
 from photostyle.core.collection import Photo, find_photos, output_uri_for, select
 from photostyle.core.errors import InputError
-from photostyle.core.imageio import same_location
+from photostyle.core.imageio import same_location, sweep_temp_files
 from photostyle.core.manifest import failed_row, manifest_uri, now_utc, write_part
 from photostyle.core.stylize import StyleParams
 from photostyle.flows.storage import resolve_storage_options
@@ -120,6 +120,9 @@ def stylize_collection(
     logger.info("%d photos under %s (%d selected, %d other files skipped)%s", len(listing.photos),
                 input_uri, len(photos), len(listing.skipped), f"; rerunning {rerun_stage}" if rerun_stage else "")
 
+    swept = sweep_temp_files(output_uri, options)
+    if swept:
+        logger.warning("removed %d temporary files an interrupted run left: %s", len(swept), ", ".join(swept[:5]))
     store = ArtifactStore(root, options)
     run = Run(store, result_storage_for(store), size, params, device, options, rerun_stage)
     style_input = prepare_style(run, style, style_mask)

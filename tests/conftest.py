@@ -11,6 +11,12 @@ from photostyle.flows.prefect_env import apply_prefect_defaults
 
 apply_prefect_defaults()
 
+# Prefect binds its console log handler to sys.stderr when it first sets logging up: do that now,
+# while that is pytest's session-long stream, not one test's captured stream (closed after it).
+from prefect.logging.configuration import setup_logging  # noqa: E402
+
+setup_logging()
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "data" / "samples"
 #: The DPST example pairs: $PHOTOSTYLE_DPST_DATA, else ../shared/data/dpst beside the checkout

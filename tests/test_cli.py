@@ -111,3 +111,41 @@ def test_corrupt_weights_file(capsys, samples, tmp_path):
                         "-o", str(tmp_path / "o.png"), "--weights", uri)
     assert code == 2
     _assert_one_line_error(err, "not a loadable weights file")
+
+
+def test_batch_of_a_missing_folder(capsys, samples, tmp_path):
+    missing = str(tmp_path / "no-such-folder")
+    code, _, err = _run(capsys, "batch", missing, "--style", str(samples / "coffee.jpg"), "-o", str(tmp_path / "o"))
+    assert code == 2
+    _assert_one_line_error(err, missing)
+
+
+def test_batch_with_a_bad_style(capsys, samples, tmp_path):
+    bogus = tmp_path / "style.jpg"
+    bogus.write_text("not an image")
+    code, _, err = _run(capsys, "batch", str(samples), "--style", str(bogus), "-o", str(tmp_path / "o"))
+    assert code == 2
+    _assert_one_line_error(err, str(bogus))
+
+
+def test_batch_into_its_own_input_folder(capsys, samples):
+    code, _, err = _run(capsys, "batch", str(samples), "--style", str(samples / "coffee.jpg"), "-o", str(samples))
+    assert code == 2
+    _assert_one_line_error(err, "overwrite")
+
+
+def test_batch_summary_and_exit_code_with_one_bad_photo(prefect_api, capsys, samples, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(samples / "rocket.jpg").resize((64, 48)).save(folder / "good.png")
+    (folder / "bad.jpg").write_bytes(b"\xff\xd8 nothing more")
+    out = tmp_path / "out"
+    code, stdout, _ = _run(capsys, "batch", str(folder), "--style", str(samples / "coffee.jpg"), "-o", str(out),
+                           "--size", "48", "--iterations", "2", "--device", "cpu")
+    assert code == 1
+    assert "2 photos: 1 ok, 0 cached, 1 failed" in stdout
+    assert f"failed: {folder / 'bad.jpg'}: " in stdout
+    assert (out / "good.png").exists() and not (out / "bad.jpg").exists()
+    code, stdout, _ = _run(capsys, "rerun", "--stage", "score", str(folder), "--style", str(samples / "coffee.jpg"),
+                           "-o", str(out), "--size", "48", "--iterations", "2", "--device", "cpu", "--only", "good.png")
+    assert code == 0 and "1 photos: 1 ok" in stdout
