@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from prefect import task
+from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
@@ -24,6 +24,7 @@ from photostyle.tasks.publish import publish
 from photostyle.tasks.score import score
 from photostyle.tasks.segment import segment
 
+
 @dataclass(frozen=True)
 class Run:
     """What every photo of a run shares: the store, its Prefect result storage, the options."""
@@ -36,11 +37,12 @@ class Run:
     storage_options: dict | None = None
     rerun: str | None = None
 
-    def stage(self, task_, name: str):
+    def stage(self, stage_task: Task, name: str) -> Task:
         """The stage task bound to this run's result storage (refreshing it when rerun)."""
-        return bind(task_, self.storage, self.rerun == name)
+        return bind(stage_task, self.storage, self.refresh(name))
 
     def refresh(self, name: str) -> bool:
+        """Whether this run recomputes stage ``name`` on purpose (``rerun_stage``)."""
         return self.rerun == name
 
 
