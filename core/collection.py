@@ -9,11 +9,9 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import fsspec
-
 from photostyle.core.artifacts import ArtifactStore, canonical_json, sha256_hex
 from photostyle.core.errors import InputError
-from photostyle.core.imageio import read_bytes
+from photostyle.core.imageio import read_bytes, url_to_fs
 
 #: Photo extensions found by ``find_photos`` (compared case-insensitively).
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff")
@@ -58,15 +56,27 @@ def mask_stem(name: str) -> str:
     return stem[: -len(MASK_MARK)]
 
 
+VERSION_FIELDS = ("ETag", "etag", "mtime", "LastModified", "last_modified", "created")
+
+
 def file_stamp(info: dict) -> str:
-    """A listing's identity of one file version: size plus ETag or modification time."""
-    keys = ("size", "ETag", "etag", "mtime", "LastModified", "last_modified", "created")
+    """A listing's identity of one file version: size plus ETag or modification time; empty when
+    the filesystem reports no version field (a size alone cannot tell two versions apart)."""
+    if not any(info.get(k) is not None for k in VERSION_FIELDS):
+        return ""
+    keys = ("size",) + VERSION_FIELDS
     return canonical_json({k: info[k] for k in keys if info.get(k) is not None}).decode()
 
 
 def _protocol_prefix(input_uri: str) -> str:
     """``s3://`` for ``s3://bucket/x``; empty for local paths."""
     return input_uri.split("://", 1)[0] + "://" if "://" in input_uri else ""
+
+
+def _mask_key(stem_path: str) -> str:
+    """Masks match their photo's stem in any case, in exactly the photo's folder."""
+    folder, stem = posixpath.split(stem_path)
+    return f"{folder}/{stem.lower()}"
 
 
 def _under(path: str, folder: str) -> bool:
@@ -82,17 +92,24 @@ def find_photos(input_uri: str, storage_options: dict | None = None,
     hidden files, photostyle's own folders and anything under an ``exclude`` URI (the output,
     the style) are passed over. A missing or empty location is an input error.
     """
-    fs, root = fsspec.core.url_to_fs(input_uri, **(storage_options or {}))
+    fs, root = url_to_fs(input_uri, storage_options)
     root = root.rstrip("/")
     fs.invalidate_cache(root)
     try:
         if not fs.isdir(root):
+            if not fs.exists(root):
+                raise FileNotFoundError(root)
             raise InputError(input_uri, "not a folder (give the folder or prefix holding the photos)")
         found = fs.find(root, detail=True)
     except FileNotFoundError:
         raise InputError(input_uri, "folder not found") from None
+    except PermissionError:
+        raise InputError(input_uri, "permission denied") from None
     prefix = _protocol_prefix(input_uri)
-    excluded = [fsspec.core.url_to_fs(u, **(storage_options or {}))[1].rstrip("/") for u in exclude if u]
+    excluded = [url_to_fs(u, storage_options)[1].rstrip("/") for u in exclude if u]
+    # earlier photostyle outputs below the input (a folder holding a _manifest/) are not photos
+    excluded += sorted({path[: path.index("/_manifest/")] for path in found
+                        if "/_manifest/" in path[len(root):]} - {root})
     masks: dict[str, str] = {}
     candidates: list[tuple[str, dict]] = []
     skipped: dict[str, str] = {}
@@ -104,12 +121,12 @@ def find_photos(input_uri: str, storage_options: dict | None = None,
         if any(_under(path, e) for e in excluded):
             continue
         if is_mask_name(rel):
-            masks[mask_stem(rel).lower()] = prefix + path
+            masks[_mask_key(mask_stem(rel))] = prefix + path
         elif _ext(rel) in PHOTO_EXTENSIONS:
             candidates.append((rel, info))
         else:
             skipped[prefix + path] = "not a photo by its extension"
-    photos = [Photo(prefix + root + "/" + rel, rel, masks.get(posixpath.splitext(rel)[0].lower()),
+    photos = [Photo(prefix + root + "/" + rel, rel, masks.get(_mask_key(posixpath.splitext(rel)[0])),
                     file_stamp(info)) for rel, info in candidates]
     if not photos:
         raise InputError(input_uri, f"no photos found (extensions: {', '.join(PHOTO_EXTENSIONS)})")
@@ -117,11 +134,12 @@ def find_photos(input_uri: str, storage_options: dict | None = None,
 
 
 def select(photos: list[Photo], patterns: Iterable[str] | None) -> list[Photo]:
-    """The photos whose relative path matches any glob pattern (all photos when none are given)."""
+    """The photos whose relative path matches any glob pattern, in any case like the extensions
+    (all photos when no pattern is given)."""
     patterns = list(patterns or [])
     if not patterns:
         return photos
-    return [p for p in photos if any(fnmatch.fnmatchcase(p.relpath, pat) for pat in patterns)]
+    return [p for p in photos if any(fnmatch.fnmatchcase(p.relpath.lower(), pat.lower()) for pat in patterns)]
 
 
 def output_uri_for(photo: Photo, output_uri: str) -> str:
@@ -140,11 +158,13 @@ def content_sha256(uri: str, storage_options: dict | None = None, store: Artifac
     if store is None:
         return sha256_hex(read_bytes(uri, storage_options))
     if stamp is None:
-        fs, path = fsspec.core.url_to_fs(uri, **(storage_options or {}))
+        fs, path = url_to_fs(uri, storage_options)
         try:
             stamp = file_stamp(fs.info(path))
         except FileNotFoundError:
             raise InputError(uri, "file not found") from None
+    if not stamp:
+        return sha256_hex(read_bytes(uri, storage_options))
     name = _memo_name(uri, stamp)
     known = store.read_json(name)
     if known is not None:

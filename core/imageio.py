@@ -31,7 +31,7 @@ _PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP", "ti
 _MAGIC = (b"\x89PNG", b"\xff\xd8", b"GIF8", b"RIFF", b"II*\x00", b"MM\x00*", b"BM")
 
 
-def _url_to_fs(uri: str, storage_options: dict | None) -> tuple[fsspec.AbstractFileSystem, str]:
+def url_to_fs(uri: str, storage_options: dict | None) -> tuple[fsspec.AbstractFileSystem, str]:
     """Filesystem and path for a URI; an unusable URL is an input error."""
     try:
         return fsspec.core.url_to_fs(uri, **(storage_options or {}))
@@ -41,7 +41,7 @@ def _url_to_fs(uri: str, storage_options: dict | None) -> tuple[fsspec.AbstractF
 
 def read_bytes(uri: str, storage_options: dict | None = None) -> bytes:
     """All bytes of a file at a local path or fsspec URL."""
-    fs, path = _url_to_fs(uri, storage_options)
+    fs, path = url_to_fs(uri, storage_options)
     try:
         return fs.cat_file(path)
     except IsADirectoryError:
@@ -56,9 +56,18 @@ def read_bytes(uri: str, storage_options: dict | None = None) -> bytes:
 
 def file_exists(uri: str, storage_options: dict | None = None) -> bool:
     """Whether a file exists at a local path or fsspec URL (fresh, not from a listing cache)."""
-    fs, path = _url_to_fs(uri, storage_options)
+    fs, path = url_to_fs(uri, storage_options)
     fs.invalidate_cache(path)
     return bool(fs.isfile(path))
+
+
+def remove_file(uri: str, storage_options: dict | None = None) -> None:
+    """Delete a file if it exists (a missing file is fine)."""
+    fs, path = url_to_fs(uri, storage_options)
+    try:
+        fs.rm_file(path)
+    except FileNotFoundError:
+        pass
 
 
 def _is_dir(fs: fsspec.AbstractFileSystem, path: str) -> bool:
@@ -265,14 +274,18 @@ def _write_local_atomic(path: str, data: bytes) -> None:
         raise
 
 
+def _protocols(fs: fsspec.AbstractFileSystem) -> set[str]:
+    """The names a filesystem answers to (``s3``, ``s3a``; ``file``, ``local``)."""
+    return {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+
+
 def write_bytes_atomic(uri: str, data: bytes, storage_options: dict | None = None) -> None:
     """Write bytes to a local path or fsspec URL without ever exposing a partial file."""
-    fs, path = _url_to_fs(uri, storage_options)
+    fs, path = url_to_fs(uri, storage_options)
     if isinstance(fs, LocalFileSystem):
         _write_local_atomic(path, data)
         return
-    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
-    if protocols & ATOMIC_PUT_PROTOCOLS:
+    if _protocols(fs) & ATOMIC_PUT_PROTOCOLS:
         fs.pipe_file(path, data)
         return
     parent, name = posixpath.split(path)
@@ -296,15 +309,23 @@ def _is_temp_name(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp") and name.count(".") >= 3
 
 
-def sweep_temp_files(uri: str, storage_options: dict | None = None) -> list[str]:
-    """Delete temporary files a killed writer left under ``uri``; return their paths. Object
-    stores with atomic puts never have any. A writer still running (another batch into the same
-    output) loses its temp file, fails its rename with OSError and is retried."""
-    fs, root = _url_to_fs(uri, storage_options)
-    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
-    if protocols & ATOMIC_PUT_PROTOCOLS or not fs.isdir(root):
+def absolute_uri(uri: str, storage_options: dict | None = None) -> str:
+    """A local path made absolute (so locations compare as strings); other URLs as given."""
+    fs, path = url_to_fs(uri, storage_options)
+    return path if isinstance(fs, LocalFileSystem) else uri.rstrip("/")
+
+
+def sweep_temp_files(uri: str, storage_options: dict | None = None, keep: list[str] | None = None) -> list[str]:
+    """Delete temporary files a killed writer left under ``uri`` (never under a ``keep``
+    location, such as an input folder inside it); return their paths. Object stores with atomic
+    puts never have any. A writer still running (another batch into the same output) loses its
+    temp file, fails its rename with OSError and is retried."""
+    fs, root = url_to_fs(uri, storage_options)
+    if _protocols(fs) & ATOMIC_PUT_PROTOCOLS or not fs.isdir(root):
         return []
-    stale = [path for path in fs.find(root) if _is_temp_name(posixpath.basename(path))]
+    kept = [url_to_fs(k, storage_options)[1].rstrip("/") + "/" for k in keep or []]
+    stale = [path for path in fs.find(root) if _is_temp_name(posixpath.basename(path))
+             and not any(path.startswith(k) for k in kept)]
     for path in stale:
         try:
             fs.rm_file(path)
@@ -315,11 +336,11 @@ def sweep_temp_files(uri: str, storage_options: dict | None = None) -> list[str]
 
 def same_location(a: str, b: str, storage_options: dict | None = None) -> bool:
     """Whether two URIs name the same file (local paths compared after resolving links)."""
-    fs_a, path_a = _url_to_fs(a, storage_options)
-    fs_b, path_b = _url_to_fs(b, storage_options)
+    fs_a, path_a = url_to_fs(a, storage_options)
+    fs_b, path_b = url_to_fs(b, storage_options)
     if fs_a.protocol != fs_b.protocol:
         return False
-    if "file" in (fs_a.protocol if isinstance(fs_a.protocol, tuple) else (fs_a.protocol,)):
+    if "file" in _protocols(fs_a):
         return os.path.realpath(path_a) == os.path.realpath(path_b)
     return path_a.rstrip("/") == path_b.rstrip("/")
 

@@ -20,15 +20,17 @@ from prefect.states import Failed
 from photostyle.core.artifacts import ArtifactStore
 from photostyle.core.collection import Photo, find_photos, output_uri_for, select
 from photostyle.core.errors import InputError
-from photostyle.core.imageio import same_location, sweep_temp_files
-from photostyle.core.manifest import failed_row, manifest_uri, now_utc, write_part
+from photostyle.core.imageio import absolute_uri, same_location, sweep_temp_files
+from photostyle.core.manifest import failed_row, manifest_uri, now_utc
 from photostyle.core.stylize import StyleParams
 from photostyle.flows.storage import resolve_storage_options
 from photostyle.tasks.caching import result_storage_for
+from photostyle.tasks.manifest import write_manifest
 from photostyle.tasks.photo import Run, photo_task, prepare_style
 
-#: Manifest rows are written as a new Parquet part after this many photos (and at the end).
+#: Manifest rows are written as a new Parquet part after this many photos or seconds (and at the end).
 FLUSH_ROWS = 25
+FLUSH_SECONDS = 10.0
 
 
 def artifact_root_for(output_uri: str, artifact_root: str | None) -> str:
@@ -46,7 +48,8 @@ def check_outputs(photos: list[Photo], input_uri: str, output_uri: str, options:
 
 
 class ManifestWriter:
-    """Collects rows of this run and writes them as numbered Parquet parts."""
+    """Collects rows of this run and writes them as numbered Parquet parts (every FLUSH_ROWS rows
+    or FLUSH_SECONDS, and at the end). A part that cannot be written keeps its rows for the next."""
 
     def __init__(self, output_uri: str, options: dict):
         self.output_uri, self.options = output_uri, options
@@ -55,17 +58,26 @@ class ManifestWriter:
         self.stamp = now_utc().strftime("%Y%m%dT%H%M%SZ")
         self.rows: list[dict] = []
         self.parts: list[str] = []
+        self.last = time.monotonic()
 
     def add(self, row: dict) -> None:
         self.rows.append({**row, "run_id": self.run_id, "run_name": self.run_name, "timestamp": now_utc()})
-        if len(self.rows) >= FLUSH_ROWS:
-            self.flush()
+        if len(self.rows) >= FLUSH_ROWS or time.monotonic() - self.last >= FLUSH_SECONDS:
+            self.flush(final=False)
 
-    def flush(self) -> None:
-        if self.rows:
-            part = f"{self.stamp}-{self.run_id}-{len(self.parts):04d}"
-            self.parts.append(write_part(self.output_uri, self.rows, part, self.options))
-            self.rows = []
+    def flush(self, final: bool = True) -> None:
+        """Write the pending rows; only the final flush lets a storage error through."""
+        if not self.rows:
+            return
+        part = f"{self.stamp}-{self.run_id}-{len(self.parts):04d}"
+        try:
+            self.parts.append(write_manifest(self.output_uri, self.rows, part, self.options))
+        except Exception:
+            if final:
+                raise
+            get_run_logger().exception("could not write manifest part %s; its rows wait for the next", part)
+            return
+        self.rows, self.last = [], time.monotonic()
 
 
 @flow(name="stylize-collection", log_prints=True, persist_result=False)
@@ -111,6 +123,7 @@ def stylize_collection(
                          content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
                          photo_weight=photo_weight, postprocess=postprocess, weights=weights,
                          seed=seed).to_dict()
+    input_uri, output_uri = absolute_uri(input_uri, options), absolute_uri(output_uri, options)
     root = artifact_root_for(output_uri, artifact_root)
     listing = find_photos(input_uri, options, exclude=[output_uri, root, style, style_mask])
     photos = select(listing.photos, only)
@@ -120,7 +133,7 @@ def stylize_collection(
     logger.info("%d photos under %s (%d selected, %d other files skipped)%s", len(listing.photos),
                 input_uri, len(photos), len(listing.skipped), f"; rerunning {rerun_stage}" if rerun_stage else "")
 
-    swept = sweep_temp_files(output_uri, options)
+    swept = sweep_temp_files(output_uri, options, keep=[input_uri])
     if swept:
         logger.warning("removed %d temporary files an interrupted run left: %s", len(swept), ", ".join(swept[:5]))
     store = ArtifactStore(root, options)
@@ -150,7 +163,7 @@ def stylize_collection(
         done += 1
         if row["status"] == "failed":
             failures[row["input_uri"]] = row["error"]
-            logger.error("photo %d/%d failed: %s", done, len(photos), row["error"])
+            logger.error("photo %d/%d failed: %s", done, len(photos), row["error"])  # the error names it
         else:
             logger.info("photo %d/%d %s: %s (%.1f s)", done, len(photos), row["status"], row["output_uri"],
                         row["seconds"].get("total", 0.0))

@@ -1,7 +1,7 @@
 """Flow ``stylize-pair``: one content/style pair through the seven stages of the DAG.
 
-prepare -> segment -> group -> laplacian -> optimize -> score -> publish; ``laplacian`` depends
-only on the prepared content and runs beside ``segment``/``group``.
+prepare -> segment -> group -> laplacian -> optimize -> score -> publish (``laplacian`` depends
+only on the prepared content). Each stage is cached by its content-addressed artifact key.
 """
 
 from __future__ import annotations

@@ -94,13 +94,9 @@ def bind(task: Task, storage: ArtifactResultStorage, refresh: bool = False) -> T
     return task.with_options(result_storage=storage, refresh_cache=refresh)
 
 
-def stage_ref(state: State) -> ArtifactRef:
-    """The reference in a finished stage's state, marked ``cached`` when Prefect served it from
-    cache; a failed stage raises its own exception."""
+def run_stage(task: Task, *args: Any, **kwargs: Any) -> ArtifactRef:
+    """Run a stage task (with its retries) and return its reference, marked ``cached`` when
+    Prefect served it from cache; a failed stage raises its own exception."""
+    state: State = task(*args, return_state=True, **kwargs)
     ref = state.result()
     return dataclasses.replace(ref, cached=True) if state.name == "Cached" else ref
-
-
-def run_stage(task: Task, *args: Any, **kwargs: Any) -> ArtifactRef:
-    """Run a stage task (with its retries) and return its reference (see ``stage_ref``)."""
-    return stage_ref(task(*args, return_state=True, **kwargs))

@@ -12,13 +12,35 @@ from photostyle.core.errors import PhotostyleError
 from photostyle.tasks.caching import StageKey
 
 
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    """Storage and network errors: OSError and timeouts, plus the connection errors botocore and
+    aiohttp raise untranslated once s3fs has given up (they are not OSErrors)."""
+    errors: list[type[BaseException]] = [OSError, TimeoutError]
+    try:
+        from botocore.exceptions import ConnectionError as BotoConnectionError, HTTPClientError
+
+        errors += [BotoConnectionError, HTTPClientError]
+    except ImportError:
+        pass
+    try:
+        from aiohttp import ClientError
+
+        errors.append(ClientError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+TRANSIENT_ERRORS = _transient_errors()
+
+
 def is_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry storage and network errors (OSError, timeouts), never input errors or other bugs."""
+    """Retry storage and network errors, never input errors or other bugs."""
     try:
         state.result(raise_on_failure=True)
     except PhotostyleError:
         return False
-    except (OSError, TimeoutError):
+    except TRANSIENT_ERRORS:
         return True
     except Exception:
         return False
@@ -37,5 +59,7 @@ STAGE_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, **RETRY_OPTIONS}
 
 
 def cached_stage(stage: str, key_fn: Callable[[dict[str, Any]], str | None]) -> dict[str, Any]:
-    """Options of a stage task whose Prefect cache key is its artifact key."""
-    return {"cache_policy": StageKey(stage=stage, key_fn=key_fn), "persist_result": True, **RETRY_OPTIONS}
+    """Options of a stage task whose Prefect cache key is its artifact key. Its result (a small
+    ``ArtifactRef``) is stored as JSON, not a pickle: reading a cache record never runs code."""
+    return {"cache_policy": StageKey(stage=stage, key_fn=key_fn), "persist_result": True,
+            "result_serializer": "json", **RETRY_OPTIONS}

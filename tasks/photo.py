@@ -1,12 +1,17 @@
-"""One photo through the stages (prepare -> segment -> group, laplacian -> optimize -> score ->
-publish), as nested stage tasks, each cached by its artifact key. Used by both flows."""
+"""One photo through the stages (prepare -> segment -> group -> laplacian -> optimize -> score ->
+publish), as nested stage tasks, each cached by its artifact key. Used by both flows.
+
+The stages of one photo run one after another (the Laplacian could run beside segment and group,
+but a nested submit would hold a worker of the pool the photos themselves run in); photos run
+concurrently instead."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from prefect import Task, task
+from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
@@ -14,7 +19,7 @@ from photostyle.core.artifacts import ArtifactRef, ArtifactStore
 from photostyle.core.collection import Photo
 from photostyle.core.errors import PhotostyleError
 from photostyle.core.manifest import failed_row, sidecar_row
-from photostyle.tasks.caching import ArtifactResultStorage, bind, run_stage, stage_ref
+from photostyle.tasks.caching import ArtifactResultStorage, bind, run_stage
 from photostyle.tasks.fingerprint import fingerprint
 from photostyle.tasks.group import group
 from photostyle.tasks.laplacian import laplacian
@@ -37,13 +42,24 @@ class Run:
     storage_options: dict | None = None
     rerun: str | None = None
 
-    def stage(self, stage_task: Task, name: str) -> Task:
-        """The stage task bound to this run's result storage (refreshing it when rerun)."""
-        return bind(stage_task, self.storage, self.refresh(name))
-
     def refresh(self, name: str) -> bool:
         """Whether this run recomputes stage ``name`` on purpose (``rerun_stage``)."""
         return self.rerun == name
+
+    def run(self, stage_task: Task, name: str, *args: Any, **kwargs: Any) -> ArtifactRef:
+        """Run a stage task bound to this run's result storage; a Prefect cache hit is checked
+        against the store (its current location, its current ``ref.json``), and a hit whose
+        artifact has gone is recomputed instead of trusted."""
+        refresh = self.refresh(name)
+        ref = run_stage(bind(stage_task, self.storage, refresh), *args, refresh=refresh, **kwargs)
+        if not ref.cached:
+            return ref
+        found = self.store.get(ref.stage, ref.key)
+        if found is not None:
+            return found
+        get_run_logger().warning("%s artifact %s is missing from %s; computing it again", ref.stage, ref.key,
+                                 self.store.root)
+        return run_stage(bind(stage_task, self.storage, True), *args, refresh=True, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -61,8 +77,7 @@ def prepare_style(run: Run, uri: str, mask_uri: str | None = None) -> StyleInput
     """Fingerprint and prepare the style reference (and fingerprint its mask)."""
     opts = run.storage_options
     sha = fingerprint(uri, run.store, opts)
-    ref = run_stage(run.stage(prepare_image, "prepare"), uri, run.size, run.store, opts, sha,
-                    refresh=run.refresh("prepare"))
+    ref = run.run(prepare_image, "prepare", uri, run.size, run.store, opts, sha)
     mask_sha = fingerprint(mask_uri, run.store, opts) if mask_uri else None
     return StyleInput(uri, sha, ref, mask_uri, mask_sha)
 
@@ -73,18 +88,13 @@ def stylize_photo(run: Run, content_uri: str, output_uri: str, style: StyleInput
     store, opts = run.store, run.storage_options
     sha = fingerprint(content_uri, store, opts, stamp)
     mask_sha = fingerprint(mask_uri, store, opts) if mask_uri else None
-    content = run_stage(run.stage(prepare_image, "prepare"), content_uri, run.size, store, opts, sha,
-                        refresh=run.refresh("prepare"))
-    lap_future = run.stage(laplacian, "laplacian").submit(content, store, refresh=run.refresh("laplacian"))
-    segments = run_stage(run.stage(segment, "segment"), content, style.ref, store, mask_uri, style.mask_uri,
-                         opts, mask_sha, style.mask_sha256, refresh=run.refresh("segment"))
-    regions = run_stage(run.stage(group, "group"), segments, store, refresh=run.refresh("group"))
-    lap_future.wait()
-    lap = stage_ref(lap_future.state)
-    optimized = run_stage(run.stage(optimize, "optimize"), content, style.ref, regions, lap, run.params,
-                          store, run.device, refresh=run.refresh("optimize"))
-    scored = run_stage(run.stage(score, "score"), content, style.ref, regions, lap, optimized, store,
-                       refresh=run.refresh("score"))
+    content = run.run(prepare_image, "prepare", content_uri, run.size, store, opts, sha)
+    segments = run.run(segment, "segment", content, style.ref, store, mask_uri, style.mask_uri, opts, mask_sha,
+                       style.mask_sha256)
+    regions = run.run(group, "group", segments, store)
+    lap = run.run(laplacian, "laplacian", content, store)
+    optimized = run.run(optimize, "optimize", content, style.ref, regions, lap, run.params, store, run.device)
+    scored = run.run(score, "score", content, style.ref, regions, lap, optimized, store)
     refs = {"prepare_content": content, "prepare_style": style.ref, "segment": segments, "group": regions,
             "laplacian": lap, "optimize": optimized, "score": scored}
     inputs = {"content": content_uri, "style": style.uri, "content_mask": mask_uri,
@@ -93,11 +103,12 @@ def stylize_photo(run: Run, content_uri: str, output_uri: str, style: StyleInput
     return publish(output_uri, refs, inputs, run.params, store, opts, refresh=run.refresh("publish"))
 
 
-def error_message(exc: BaseException) -> str:
-    """One line for the manifest: input errors as they are, anything else with its type."""
-    if isinstance(exc, PhotostyleError):
+def error_message(exc: BaseException, uri: str) -> str:
+    """One line for the manifest that names the photo: input errors as they are (they name their
+    file), anything else after the photo's URI, with its type."""
+    if isinstance(exc, PhotostyleError) and uri in str(exc):
         return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    return f"{uri}: {type(exc).__name__}: {exc}"
 
 
 @task(name="photo", task_run_name="photo {photo.relpath}", cache_policy=NO_CACHE, persist_result=False)
@@ -109,7 +120,7 @@ def photo_task(run: Run, photo: Photo, output_uri: str, style: StyleInput) -> di
         sidecar = stylize_photo(run, photo.uri, output_uri, style, photo.mask_uri, photo.stamp)
     except Exception as exc:  # noqa: BLE001 - any failure belongs to this photo's row
         row = failed_row(photo.uri, photo.mask_uri, style.uri, style.sha256, run.params, output_uri,
-                         error_message(exc))
+                         error_message(exc, photo.uri))
         row["seconds"] = {"total": round(time.perf_counter() - start, 3)}
         return Failed(message=row["error"], data=row)
     row = sidecar_row(sidecar, photo.mask_uri)

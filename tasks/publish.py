@@ -9,7 +9,8 @@ from prefect import task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore
 from photostyle.core.errors import InputError
-from photostyle.core.imageio import encode_image, file_exists, format_for, read_bytes, write_bytes_atomic
+from photostyle.core.imageio import (encode_image, file_exists, format_for, read_bytes, remove_file,
+                                     write_bytes_atomic)
 from photostyle.core.version import code_version
 from photostyle.tasks.options import STAGE_OPTIONS
 
@@ -47,8 +48,11 @@ def publish(output_uri: str, refs: dict[str, ArtifactRef], inputs: dict, params:
     """Write the stylised image in the destination's format and its sidecar; return the sidecar
     (with ``published`` False when the destination already held this result and was left as is)."""
     if not refresh and (existing := published(output_uri, refs, params, storage_options)):
-        return {**existing, "stages": stage_summary(refs), "published": False}
+        return {**existing, "inputs": inputs, "stages": stage_summary(refs), "published": False}
     image = store.read_image(refs["optimize"])
+    # the sidecar goes first and comes back last: a run killed between the two writes leaves an
+    # image without a sidecar (published again next time), never an old sidecar over a new image
+    remove_file(sidecar_uri(output_uri), storage_options)
     write_bytes_atomic(output_uri, encode_image(image, format_for(output_uri)), storage_options)
     sidecar = {
         "output": output_uri,

@@ -79,3 +79,29 @@ def test_content_hash_is_remembered_by_stamp(tmp_path):
     stamp = find_photos(str(tmp_path)).photos[0].stamp
     photo.unlink()
     assert content_sha256(str(photo), store=store, stamp=stamp) == second
+
+
+def test_selection_ignores_case_like_the_extensions(tree):
+    photos = find_photos(str(tree)).photos
+    assert [p.relpath for p in select(photos, ["*.JPG", "*.jpeg"])] == ["B.JPEG", "a.jpg", "out/old.jpg"]
+
+
+def test_an_earlier_output_inside_the_input_is_not_taken_for_photos(tree):
+    (tree / "v1" / "_manifest").mkdir(parents=True)
+    (tree / "v1" / "_manifest" / "part.parquet").write_bytes(b"x")
+    (tree / "v1" / "a.jpg").write_bytes(b"a result")
+    relpaths = [p.relpath for p in find_photos(str(tree)).photos]
+    assert "v1/a.jpg" not in relpaths and "a.jpg" in relpaths
+    # pointed at that output itself, its photos are photos
+    assert [p.relpath for p in find_photos(str(tree / "v1")).photos] == ["a.jpg"]
+
+
+def test_a_listing_without_a_version_field_is_never_trusted_for_the_hash(tmp_path):
+    from photostyle.core.collection import file_stamp
+
+    assert file_stamp({"size": 10}) == ""
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"one")
+    store = ArtifactStore(str(tmp_path / "store"))
+    assert content_sha256(str(photo), store=store, stamp="") == content_sha256(str(photo))
+    assert not (tmp_path / "store" / "_sources").exists()

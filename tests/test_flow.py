@@ -64,3 +64,20 @@ def test_bad_input_fails_the_flow_with_the_input_error_and_no_retry(prefect_api,
                      size=64, iterations=1, artifact_root=str(tmp_path / "a"), device="cpu")
     assert not (tmp_path / "o.png").exists()
     assert "corrupt.jpg" in caplog.text and "Retry" not in caplog.text
+
+
+def test_a_cache_hit_whose_artifact_was_deleted_is_computed_again(prefect_api, samples, tmp_path):
+    import shutil
+
+    kwargs = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"),
+                  output=str(tmp_path / "o.png"), size=48, iterations=2, init="transfer",
+                  artifact_root=str(tmp_path / "a"), device="cpu")
+    first = stylize_pair(**kwargs)
+    artifact = tmp_path / "a" / "optimize" / first["stages"]["optimize"]["key"]
+    for path in artifact.iterdir():  # the artifact goes, Prefect's cache record stays
+        if path.name != "prefect-result":
+            path.unlink() if path.is_file() else shutil.rmtree(path)
+    again = stylize_pair(**kwargs)
+    assert not again["stages"]["optimize"]["cached"] and again["stages"]["laplacian"]["cached"]
+    assert (artifact / "ref.json").exists()
+    assert again["stages"]["optimize"]["digest"] == first["stages"]["optimize"]["digest"]

@@ -325,7 +325,7 @@ class _FakeS3(MemoryFileSystem):
 
 def test_object_store_single_put(monkeypatch):
     fs = _FakeS3()
-    monkeypatch.setattr(imageio, "_url_to_fs", lambda uri, so: (fs, "/bucket/k/out.bin"))
+    monkeypatch.setattr(imageio, "url_to_fs", lambda uri, so: (fs, "/bucket/k/out.bin"))
     write_bytes_atomic("s3://bucket/k/out.bin", b"data")
     assert fs.calls == [("pipe", "/bucket/k/out.bin")]
     assert fs.cat_file("/bucket/k/out.bin") == b"data"
