@@ -127,6 +127,9 @@ def stylize_collection(
     root = artifact_root_for(output_uri, artifact_root)
     listing = find_photos(input_uri, options, exclude=[output_uri, root, style, style_mask])
     photos = select(listing.photos, only)
+    if not photos:
+        raise InputError(input_uri, f"no photo matches {', '.join(only or [])} "
+                                    f"(of {len(listing.photos)} photos; patterns match the path below it)")
     check_outputs(photos, input_uri, output_uri, options)
     for uri, why in listing.skipped.items():
         logger.warning("skipped %s: %s", uri, why)
@@ -157,7 +160,7 @@ def stylize_collection(
         row = future.state.result(raise_on_failure=False)
         if not isinstance(row, dict):  # the photo task itself crashed: still one row, never dropped
             row = failed_row(photo.uri, photo.mask_uri, style, style_input.sha256, params,
-                             output_uri_for(photo, output_uri), f"crashed: {future.state.message}")
+                             output_uri_for(photo, output_uri), f"{photo.uri}: crashed: {future.state.message}")
         manifest.add(row)
         counts[row["status"]] += 1
         done += 1

@@ -149,3 +149,10 @@ def test_batch_summary_and_exit_code_with_one_bad_photo(prefect_api, capsys, sam
     code, stdout, _ = _run(capsys, "rerun", "--stage", "score", str(folder), "--style", str(samples / "coffee.jpg"),
                            "-o", str(out), "--size", "48", "--iterations", "2", "--device", "cpu", "--only", "good.png")
     assert code == 0 and "1 photos: 1 ok" in stdout
+
+
+def test_rerun_whose_selection_matches_nothing(prefect_api, capsys, samples, tmp_path):
+    code, _, err = _run(capsys, "rerun", "--stage", "score", str(samples), "--style", str(samples / "coffee.jpg"),
+                        "-o", str(tmp_path / "o"), "--only", "nothing-*.jpg", "--size", "32")
+    assert code == 2
+    assert "photostyle: error:" in err and "no photo matches nothing-*.jpg" in err
