@@ -89,8 +89,10 @@ def start_s3() -> tuple[object, dict]:
     endpoint = f"http://127.0.0.1:{port}"
     boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
                  aws_secret_access_key="bench").create_bucket(Bucket="bench")
-    return server, {"key": "bench", "secret": "bench",
-                    "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+    # credentials through the environment (flows refuse them as parameters); s3fs reads them
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    return server, {"client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
 
 
 def main() -> None:

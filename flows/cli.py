@@ -93,12 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _style_params(args: argparse.Namespace) -> dict:
-    """The flow parameters that every command passes the same way."""
+    """The flow parameters that every command passes the same way (credentials given in
+    --storage-options travel in a Secret block, never as flow parameters)."""
+    from photostyle.flows.storage import stash_credentials
+
+    storage_options, storage_block = stash_credentials(args.storage_options, args.storage_block)
     return dict(method=args.method, size=args.size, iterations=args.iterations, init=args.init,
                 optimizer=args.optimizer, lr=args.lr, content_weight=args.content_weight,
                 style_weight=args.style_weight, tv_weight=args.tv_weight, photo_weight=args.photo_weight,
                 postprocess=args.postprocess, weights=args.weights, seed=args.seed, device=args.device,
-                storage_options=args.storage_options, storage_block=args.storage_block)
+                storage_options=storage_options, storage_block=storage_block)
 
 
 def check_options(args: argparse.Namespace) -> None:

@@ -68,9 +68,22 @@ def _inputs_snapshot(fs) -> dict:
     return {path: fs.cat_file(path) for path in fs.find("photos/in")}
 
 
-def _run(s3_server, output: str, **kwargs):
+@pytest.fixture(scope="module")
+def credentials_block(prefect_api, s3_server) -> tuple[dict, str]:
+    """The server's options without credentials, and a Secret block holding the credentials."""
+    from prefect.blocks.system import Secret
+
+    from photostyle.flows.storage import split_secrets
+
+    public, secret = split_secrets(s3_server)
+    Secret(value=json.dumps(secret)).save("photostyle-test-credentials", overwrite=True)
+    return public, "photostyle-test-credentials"
+
+
+def _run(credentials: tuple[dict, str], output: str, **kwargs):
+    public, block = credentials
     state = stylize_collection(input_uri="s3://photos/in", style="s3://photos/style/coffee.jpg",
-                               output_uri=output, storage_options=s3_server,
+                               output_uri=output, storage_options=public, storage_block=block,
                                **{**FAST, **kwargs}, return_state=True)
     return state, state.result(raise_on_failure=False)
 
@@ -111,9 +124,9 @@ def _outputs(fs, prefix: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def first_run(prefect_api, s3_server, bucket):
+def first_run(prefect_api, credentials_block, bucket):
     before = _inputs_snapshot(bucket)
-    state, summary = _run(s3_server, "s3://photos/out")
+    state, summary = _run(credentials_block, "s3://photos/out")
     return {"state": state, "summary": summary, "before": before}
 
 
@@ -153,11 +166,11 @@ def test_manifest_has_one_row_per_photo_with_keys_scores_and_errors(first_run, s
     assert len({r["params_hash"] for r in rows}) == 1
 
 
-def test_second_run_executes_no_stage_work(first_run, bucket, s3_server):
+def test_second_run_executes_no_stage_work(first_run, bucket, s3_server, credentials_block):
     bucket.invalidate_cache()
     artifacts_before = {p: i["LastModified"] for p, i in bucket.find("photos/out", detail=True).items()
                         if "/_manifest/" not in p and "/_prefect/" not in p}
-    state, summary = _run(s3_server, "s3://photos/out")
+    state, summary = _run(credentials_block, "s3://photos/out")
     assert summary["cached"] == 7 and summary["ok"] == 0 and summary["failed"] == 1
     states = _task_states(summary["run_id"])
     for stage in CACHED_STAGES:
@@ -174,8 +187,9 @@ def test_second_run_executes_no_stage_work(first_run, bucket, s3_server):
                for r in rows if r["status"] == "cached")
 
 
-def test_changing_an_optimisation_parameter_reruns_only_optimize_score_publish(first_run, bucket, s3_server):
-    state, summary = _run(s3_server, "s3://photos/out", iterations=3)
+def test_changing_an_optimisation_parameter_reruns_only_optimize_score_publish(first_run, bucket,
+                                                                             credentials_block):
+    state, summary = _run(credentials_block, "s3://photos/out", iterations=3)
     assert summary["ok"] == 7
     states = _task_states(summary["run_id"])
     for stage in ("prepare", "segment", "group", "laplacian"):
@@ -186,8 +200,8 @@ def test_changing_an_optimisation_parameter_reruns_only_optimize_score_publish(f
     assert sidecar["params"]["iterations"] == 3
 
 
-def test_rerun_a_stage_for_selected_photos(first_run, bucket, s3_server):
-    state, summary = _run(s3_server, "s3://photos/out", iterations=3, rerun_stage="laplacian",
+def test_rerun_a_stage_for_selected_photos(first_run, bucket, s3_server, credentials_block):
+    state, summary = _run(credentials_block, "s3://photos/out", iterations=3, rerun_stage="laplacian",
                           only=["trip/*.png"])
     assert summary["photos"] == 1 and summary["failed"] == 0
     states = _task_states(summary["run_id"])
@@ -199,8 +213,8 @@ def test_rerun_a_stage_for_selected_photos(first_run, bucket, s3_server):
     assert dict(rows[0]["seconds"])["laplacian"] > 0
 
 
-def test_rerun_of_optimize_recomputes_it(first_run, s3_server):
-    _, summary = _run(s3_server, "s3://photos/out", iterations=3, rerun_stage="optimize", only=["a.jpg"])
+def test_rerun_of_optimize_recomputes_it(first_run, credentials_block):
+    _, summary = _run(credentials_block, "s3://photos/out", iterations=3, rerun_stage="optimize", only=["a.jpg"])
     states = _task_states(summary["run_id"])
     assert states["optimize"] == ["Completed"] and states["prepare"] == ["Cached", "Cached"]
 
@@ -250,3 +264,56 @@ def test_killed_batch_resumes_without_losing_or_duplicating_photos(prefect_api, 
     assert statuses.pop(CORRUPT) == "failed"
     assert all(statuses[name] == "cached" for name in written_before)  # finished before the kill
     assert "ok" in statuses.values()  # the photos the kill interrupted were completed now
+
+
+def test_credentials_as_flow_parameters_are_refused(prefect_api, s3_server):
+    from photostyle.core.errors import PhotostyleError
+
+    with pytest.raises(PhotostyleError, match="holds credentials .*key, secret"):
+        stylize_collection(input_uri="s3://photos/in", style="s3://photos/style/coffee.jpg",
+                           output_uri="s3://photos/never", storage_options=s3_server, **FAST)
+
+
+def _api_records(run_ids: list[str]) -> str:
+    """Everything the Prefect API holds about these flow runs, as text: the runs (parameters),
+    their task runs, logs and artifacts, and every block document as the API serves it to the UI."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        runs = [client.read_flow_run(r) for r in run_ids]
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=run_ids)), limit=200)
+        more = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=run_ids)), limit=200, offset=200)
+        artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=run_ids)))
+        blocks = client.read_block_documents(include_secrets=False)  # as the UI reads them
+    tasks = [t for r in run_ids for t in _read_task_runs(r)]
+    parts = [r.model_dump_json() for r in runs] + [log.message for log in logs + more]
+    parts += [a.model_dump_json() for a in artifacts] + [t.model_dump_json() for t in tasks]
+    parts += [b.model_dump_json() for b in blocks]
+    assert len(logs) > 10 and tasks  # the search covers real records
+    return "\n".join(parts)
+
+
+def test_credentials_never_appear_in_outputs_logs_or_the_api(prefect_api, s3_server, bucket, capsys, caplog):
+    """Known fake credentials (moto accepts any) go in on the command line; afterwards they are
+    nowhere in the bucket's objects, the CLI's output, the logs or the Prefect API's records."""
+    from photostyle.flows.cli import main
+
+    key, secret = "AKIAPHOTOSTYLEFAKE42", "photostyle/FAKE+secret/Key9z"
+    options = {**s3_server, "key": key, "secret": secret}
+    code = main(["batch", "s3://photos/in", "--style", "s3://photos/style/coffee.jpg", "-o", "s3://photos/leak",
+                 "--only", "g.png", "--only", CORRUPT, "--storage-options", json.dumps(options),
+                 "--size", "48", "--iterations", "2", "--device", "cpu"])
+    out = capsys.readouterr()
+    assert code == 1 and "1 ok" in out.out  # one photo done, the corrupt one failed (an error was logged)
+    run_ids = sorted({r["run_id"] for r in read_manifest("s3://photos/leak", s3_server).to_pylist()})
+    assert len(run_ids) == 1
+    bucket.invalidate_cache()
+    stored = [bucket.cat_file(p) for p in bucket.find("photos/leak")]
+    assert len(stored) > 20  # outputs, sidecars, manifest, artifacts, cache records
+    texts = {"objects": b"\n".join(stored).decode("latin-1"), "cli": out.out + out.err, "logs": caplog.text,
+             "api": _api_records(run_ids)}
+    for where, text in texts.items():
+        for value in (key, secret):
+            assert value not in text, f"{value} found in {where}"
+    assert "photostyle-credentials-" in texts["api"]  # the credentials travelled in a Secret block
