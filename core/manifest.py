@@ -46,6 +46,7 @@ SCHEMA = pa.schema([
     pa.field("code_version", pa.string()),
     pa.field("weights_id", pa.string()),
     pa.field("device", pa.string()),
+    pa.field("worker", pa.string()),  # host:pid of the process that ran the photo
 ])
 
 

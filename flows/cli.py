@@ -79,6 +79,10 @@ def _add_batch(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--only", action="append", metavar="GLOB",
                    help="only photos whose path below INPUT matches (repeatable)")
     p.add_argument("--artifacts", metavar="URI", help="artifact store (default OUTPUT/_artifacts)")
+    p.add_argument("--dask-address", metavar="ADDR",
+                   help="run the photos on the Dask cluster whose scheduler is at ADDR (tcp://host:8786)")
+    p.add_argument("--dask-workers", type=int, default=0, metavar="N",
+                   help="run the photos on a local Dask cluster of N worker processes")
     _add_style_options(p)
 
 
@@ -191,6 +195,7 @@ def _batch(args: argparse.Namespace) -> int:
     state = stylize_collection(input_uri=args.input, style=args.style, output_uri=args.output,
                                style_mask=args.style_mask, concurrency=args.concurrency,
                                artifact_root=args.artifacts, only=args.only,
+                               dask_address=args.dask_address, dask_workers=args.dask_workers,
                                rerun_stage=getattr(args, "stage", None), **_style_params(args),
                                return_state=True)
     summary = state.result(raise_on_failure=False)

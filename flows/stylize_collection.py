@@ -10,12 +10,15 @@ One bad photo fails its own row; the flow ends Failed with a message counting th
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 from prefect.states import Failed
+from prefect.task_runners import TaskRunner
 
 from photostyle.core.artifacts import ArtifactStore
 from photostyle.core.collection import Photo, find_photos, output_uri_for, select
@@ -26,7 +29,8 @@ from photostyle.core.stylize import StyleParams
 from photostyle.flows.storage import resolve_storage_options
 from photostyle.tasks.caching import result_storage_for
 from photostyle.tasks.manifest import write_manifest
-from photostyle.tasks.photo import Run, photo_task, prepare_style
+from photostyle.tasks.photo import Run, StyleInput, photo_task, prepare_style
+from photostyle.tasks.report import CollectionReport
 
 #: Manifest rows are written as a new Parquet part after this many photos or seconds (and at the end).
 FLUSH_ROWS = 25
@@ -107,6 +111,8 @@ def stylize_collection(
     rerun_stage: Literal["prepare", "segment", "group", "laplacian", "optimize", "score", "publish"]
     | None = None,
     only: list[str] | None = None,
+    dask_address: str | None = None,
+    dask_workers: int = 0,
 ) -> dict:
     """Stylise every photo under ``input_uri`` like ``style`` into ``output_uri``.
 
@@ -114,6 +120,8 @@ def stylize_collection(
     ``only`` (globs on the path below ``input_uri``) selects photos; ``rerun_stage`` recomputes
     that stage for them (later stages recompute only where its output changed). Storage options
     come from the parameters, a Prefect Secret block (``storage_block``) or the environment.
+    Photos run on this process's threads, or on a Dask cluster: the scheduler at ``dask_address``
+    or a local cluster of ``dask_workers`` worker processes.
     """
     logger = get_run_logger()
     if concurrency < 1:
@@ -143,12 +151,54 @@ def stylize_collection(
     run = Run(store, result_storage_for(store), size, params, device, options, rerun_stage)
     style_input = prepare_style(run, style, style_mask)
     manifest = ManifestWriter(output_uri, options)
-    counts = {"ok": 0, "cached": 0, "failed": 0}
-    failures: dict[str, str] = {}
     start = time.perf_counter()
 
+    report = CollectionReport(output_uri, len(photos))
+    with photo_runner(dask_address, dask_workers) as runner:
+        counts, failures, parts = _run_photos(runner, photos, run, style_input, output_uri, manifest, concurrency,
+                                              report)
+    summary = {"input": input_uri, "output": output_uri, "photos": len(photos), **counts,
+               "failures": failures, "skipped": listing.skipped, "manifest": manifest_uri(output_uri),
+               "manifest_parts": parts, "run_id": manifest.run_id,
+               "seconds": round(time.perf_counter() - start, 2)}
+    message = (f"{len(photos)} photos: {counts['ok']} ok, {counts['cached']} cached, "
+               f"{counts['failed']} failed")
+    logger.info(message)
+    report.table(report.rows, message)
+    if counts["failed"]:
+        return Failed(message=message, data=summary)
+    return summary
+
+
+@contextmanager
+def photo_runner(dask_address: str | None, dask_workers: int) -> Iterator[TaskRunner | None]:
+    """A Dask task runner for the photos (a running scheduler, or a local cluster of worker
+    processes), or None for this flow's own thread pool."""
+    if not dask_address and dask_workers <= 0:
+        yield None
+        return
+    from prefect_dask import DaskTaskRunner
+
+    if dask_address:
+        runner = DaskTaskRunner(address=dask_address)
+    else:
+        runner = DaskTaskRunner(cluster_kwargs={"n_workers": dask_workers, "threads_per_worker": 1,
+                                                "processes": True, "dashboard_address": None})
+    with runner:
+        yield runner
+
+
+def _run_photos(runner: TaskRunner | None, photos: list[Photo], run: Run, style_input: StyleInput,
+                output_uri: str, manifest: ManifestWriter, concurrency: int,
+                report: CollectionReport) -> tuple[dict, dict, list[str]]:
+    """Keep ``concurrency`` photo tasks in flight until every photo has its row; log progress."""
+    logger = get_run_logger()
+    counts = {"ok": 0, "cached": 0, "failed": 0}
+    failures: dict[str, str] = {}
+
     def submit(photo: Photo) -> PrefectFuture:
-        return photo_task.submit(run, photo, output_uri_for(photo, output_uri), style_input)
+        args = {"run": run, "photo": photo, "output_uri": output_uri_for(photo, output_uri), "style": style_input}
+        return runner.submit(photo_task, args) if runner is not None else photo_task.submit(**args)
 
     queue = iter(photos)
     pending = {submit(p): p for p in (next(queue, None) for _ in range(concurrency)) if p is not None}
@@ -159,9 +209,11 @@ def stylize_collection(
         future.wait()
         row = future.state.result(raise_on_failure=False)
         if not isinstance(row, dict):  # the photo task itself crashed: still one row, never dropped
-            row = failed_row(photo.uri, photo.mask_uri, style, style_input.sha256, params,
+            row = failed_row(photo.uri, photo.mask_uri, style_input.uri, style_input.sha256, run.params,
                              output_uri_for(photo, output_uri), f"{photo.uri}: crashed: {future.state.message}")
         manifest.add(row)
+        report.rows.append(row)
+        report.photo_done()
         counts[row["status"]] += 1
         done += 1
         if row["status"] == "failed":
@@ -174,14 +226,4 @@ def stylize_collection(
         if nxt is not None:
             pending[submit(nxt)] = nxt
     manifest.flush()
-
-    summary = {"input": input_uri, "output": output_uri, "photos": len(photos), **counts,
-               "failures": failures, "skipped": listing.skipped, "manifest": manifest_uri(output_uri),
-               "manifest_parts": manifest.parts, "run_id": manifest.run_id,
-               "seconds": round(time.perf_counter() - start, 2)}
-    message = (f"{len(photos)} photos: {counts['ok']} ok, {counts['cached']} cached, "
-               f"{counts['failed']} failed")
-    logger.info(message)
-    if counts["failed"]:
-        return Failed(message=message, data=summary)
-    return summary
+    return counts, failures, manifest.parts

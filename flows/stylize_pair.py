@@ -16,6 +16,7 @@ from photostyle.core.stylize import StyleParams
 from photostyle.flows.storage import resolve_storage_options
 from photostyle.tasks.caching import result_storage_for
 from photostyle.tasks.photo import Run, prepare_style, stylize_photo
+from photostyle.tasks.report import report_pair
 
 DEFAULT_ARTIFACT_ROOT = ".photostyle/artifacts"
 
@@ -60,4 +61,6 @@ def stylize_pair(
     check_not_an_input(output, [content, style, content_mask, style_mask], options)
     store = ArtifactStore(artifact_root, options)
     run = Run(store, result_storage_for(store), size, params, device, options)
-    return stylize_photo(run, content, output, prepare_style(run, style, style_mask), content_mask)
+    sidecar = stylize_photo(run, content, output, prepare_style(run, style, style_mask), content_mask)
+    report_pair(sidecar, store)
+    return sidecar

@@ -7,6 +7,8 @@ concurrently instead."""
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -116,13 +118,15 @@ def photo_task(run: Run, photo: Photo, output_uri: str, style: StyleInput) -> di
     """One photo of a batch; returns its manifest row. A failure fails this photo only: the task
     ends Failed, carrying the row with the error, and the batch goes on."""
     start = time.perf_counter()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
         sidecar = stylize_photo(run, photo.uri, output_uri, style, photo.mask_uri, photo.stamp)
     except Exception as exc:  # noqa: BLE001 - any failure belongs to this photo's row
         row = failed_row(photo.uri, photo.mask_uri, style.uri, style.sha256, run.params, output_uri,
                          error_message(exc, photo.uri))
-        row["seconds"] = {"total": round(time.perf_counter() - start, 3)}
+        row.update(seconds={"total": round(time.perf_counter() - start, 3)}, worker=worker)
         return Failed(message=row["error"], data=row)
     row = sidecar_row(sidecar, photo.mask_uri)
     row["seconds"]["total"] = round(time.perf_counter() - start, 3)
+    row["worker"] = worker
     return row

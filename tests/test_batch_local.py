@@ -52,3 +52,52 @@ def test_photos_overlap_but_optimisations_take_turns(prefect_api, samples, tmp_p
     assert optimisations.peak == 1  # but the device ran one optimisation at a time
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith("_")) == sorted(
         [f"p{i}.png" for i in range(4)] + [f"p{i}.png.json" for i in range(4)])
+
+
+def test_photos_run_on_a_two_worker_dask_cluster(prefect_api, samples, tmp_path):
+    import os
+
+    from photostyle.core.manifest import read_manifest
+
+    source = Image.open(samples / "rocket.jpg").convert("RGB")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(4):
+        source.crop((i * 40, 0, 300 + i * 40, 200)).resize((64, 43)).save(folder / f"r{i}.jpg")
+    out = tmp_path / "out"
+    summary = stylize_collection(input_uri=str(folder), style=str(samples / "coffee.jpg"), output_uri=str(out),
+                                 size=40, iterations=2, init="transfer", device="cpu", concurrency=2,
+                                 dask_workers=2)
+    assert summary["ok"] == 4 and summary["failed"] == 0
+    assert sorted(p.name for p in out.glob("r*.jpg")) == [f"r{i}.jpg" for i in range(4)]
+    workers = {row["worker"] for row in read_manifest(str(out)).to_pylist()}
+    assert len(workers) == 2 and not any(w.endswith(f":{os.getpid()}") for w in workers)
+    again = stylize_collection(input_uri=str(folder), style=str(samples / "coffee.jpg"), output_uri=str(out),
+                               size=40, iterations=2, init="transfer", device="cpu", concurrency=2,
+                               dask_workers=2)
+    assert again["cached"] == 4  # the cache works the same across worker processes
+
+
+def test_a_collection_run_publishes_a_table_and_its_progress(prefect_api, samples, tmp_path):
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(samples / "coffee.jpg").resize((64, 43)).save(folder / "one.png")
+    (folder / "two.jpg").write_bytes(b"\xff\xd8 broken")
+    state = stylize_collection(input_uri=str(folder), style=str(samples / "rocket.jpg"),
+                               output_uri=str(tmp_path / "out"), size=32, iterations=2, device="cpu",
+                               return_state=True)
+    assert state.is_failed()
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+    by_type = {a.type: a for a in artifacts}
+    assert by_type["progress"].data == 100.0
+    import json
+
+    table = json.loads(by_type["table"].data)
+    assert {row["photo"].rsplit("/", 1)[-1]: row["status"] for row in table} == {"one.png": "ok", "two.jpg": "failed"}
+    assert [row["error"] for row in table if row["status"] == "failed"][0].startswith(str(folder / "two.jpg"))
+    assert by_type["table"].description == "2 photos: 1 ok, 0 cached, 1 failed"

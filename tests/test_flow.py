@@ -81,3 +81,29 @@ def test_a_cache_hit_whose_artifact_was_deleted_is_computed_again(prefect_api, s
     assert not again["stages"]["optimize"]["cached"] and again["stages"]["laplacian"]["cached"]
     assert (artifact / "ref.json").exists()
     assert again["stages"]["optimize"]["digest"] == first["stages"]["optimize"]["digest"]
+
+
+def _artifacts(flow_run_id) -> list:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+
+def test_a_pair_run_publishes_thumbnails_and_scores_the_ui_can_show(prefect_api, samples, tmp_path):
+    import base64
+    import io
+    import re
+
+    state = stylize_pair(content=str(samples / "chelsea.jpg"), style=str(samples / "rocket.jpg"),
+                         output=str(tmp_path / "cat.png"), size=48, iterations=2, init="transfer",
+                         artifact_root=str(tmp_path / "a"), device="cpu", return_state=True)
+    sidecar = state.result()
+    [artifact] = [a for a in _artifacts(state.state_details.flow_run_id) if a.type == "markdown"]
+    assert artifact.key == "photostyle-pair-" + re.sub(r"[^a-z0-9]+", "-", str(tmp_path / "cat.png").lower()).strip("-")[-60:]
+    images = re.findall(r"!\[(\w+)\]\(data:image/jpeg;base64,([A-Za-z0-9+/=]+)\)", artifact.data)
+    assert [name for name, _ in images] == ["content", "style", "result"]
+    result = Image.open(io.BytesIO(base64.b64decode(images[2][1])))
+    assert result.format == "JPEG" and max(result.size) == 48
+    assert f"| structure | {sidecar['scores']['structure']:.4g} |" in artifact.data

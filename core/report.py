@@ -1,0 +1,40 @@
+"""What a run shows people: thumbnails a browser loads without any file access (data: URIs),
+and Markdown/table content summarising results. No Prefect here; tasks/ publishes it."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+from photostyle.core.imageio import encode_image, resize_long_side
+
+THUMBNAIL_SIDE = 320
+
+
+def thumbnail_data_uri(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> str:
+    """A JPEG thumbnail (long side ``side``, never enlarged) as a ``data:`` URI."""
+    small = resize_long_side(image, min(side, max(image.shape[:2])))
+    return "data:image/jpeg;base64," + base64.b64encode(encode_image(small, "jpeg", 85)).decode()
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def pair_markdown(title: str, images: dict[str, np.ndarray], scores: dict, facts: dict[str, str]) -> str:
+    """Markdown with the images side by side (as thumbnails), the scores and a few facts."""
+    header = "| " + " | ".join(images) + " |\n|" + "---|" * len(images) + "\n"
+    row = "| " + " | ".join(f"![{name}]({thumbnail_data_uri(img)})" for name, img in images.items()) + " |\n"
+    score_rows = "".join(f"| {name} | {_fmt(value)} |\n" for name, value in scores.items())
+    fact_rows = "".join(f"- **{name}**: {value}\n" for name, value in facts.items())
+    return (f"# {title}\n\n{header}{row}\n| score | value |\n|---|---|\n{score_rows}\n{fact_rows}")
+
+
+def collection_rows(rows: list[dict]) -> list[dict]:
+    """Manifest rows trimmed to what a table in the UI shows: photo, status, scores, output."""
+    return [{"photo": r["input_uri"], "status": r["status"],
+             "structure": _fmt(r.get("structure")), "photorealism": _fmt(r.get("photorealism")),
+             "style_distance": _fmt(r.get("style_distance")),
+             "output": r.get("output_uri") if r["status"] != "failed" else "",
+             "error": r.get("error") or ""} for r in rows]
