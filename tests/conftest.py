@@ -73,3 +73,12 @@ def s3_server():
                "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"}}
     finally:
         server.stop()
+
+
+def make_bucket(s3_options: dict, name: str) -> None:
+    """Create a bucket on the test S3 server (s3fs's mkdir sends a location moto refuses)."""
+    import boto3
+
+    boto3.client("s3", endpoint_url=s3_options["client_kwargs"]["endpoint_url"], region_name="us-east-1",
+                 aws_access_key_id=s3_options["key"],
+                 aws_secret_access_key=s3_options["secret"]).create_bucket(Bucket=name)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import make_bucket
 from photostyle.core.manifest import read_manifest
 from photostyle.flows.stylize_collection import stylize_collection
 
@@ -43,11 +44,7 @@ def bucket(s3_server, tmp_path_factory):
     """A bucket with seven good photos (five formats, nested prefixes), one corrupt photo, a
     mask for one photo, a non-photo file and a style reference."""
     samples = Path(__file__).resolve().parent.parent / "data" / "samples"
-    import boto3
-
-    boto3.client("s3", endpoint_url=s3_server["client_kwargs"]["endpoint_url"], region_name="us-east-1",
-                 aws_access_key_id=s3_server["key"],
-                 aws_secret_access_key=s3_server["secret"]).create_bucket(Bucket="photos")
+    make_bucket(s3_server, "photos")
     fs = fsspec.filesystem("s3", **s3_server)
     for i, name in enumerate(GOOD):
         fs.pipe(f"photos/in/{name}", _photo_bytes(samples, i, name))
