@@ -107,3 +107,17 @@ def smooth_local_affine(output: np.ndarray, content: np.ndarray, eps: float = DP
     smoothed = bilateral_smooth(coeffs.reshape(h, w, 12), content, filter_radius, filter_edge)
     result = apply_affine(smoothed.reshape(h, w, 3, 4).astype(np.float64), content)
     return np.clip(result, 0.0, 1.0).astype(np.float32)
+
+
+def guided_filter(values: np.ndarray, guide: np.ndarray, radius: int = 8, eps: float = 1e-2) -> np.ndarray:
+    """He et al.'s colour guided filter of per-pixel values (H,W,K) by an HxWx3 image in [0,1].
+
+    Edges of the values snap to the guide's edges: each output is locally an affine function of
+    the guide's colours (the best local affine fit above, with its coefficients box-averaged).
+    """
+    if values.ndim != 3 or guide.shape[:2] != values.shape[:2] or guide.shape[2] != 3:
+        raise ValueError(f"values {values.shape} must be (H,W,K) on a guide {guide.shape} of (H,W,3)")
+    coeffs = best_local_affine(values, guide, eps=eps, radius=radius)
+    count = _box_sum(np.ones(guide.shape[:2]), radius)[..., None, None]
+    mean = _box_sum(coeffs, radius) / count
+    return apply_affine(mean, guide).astype(np.float32)
