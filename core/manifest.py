@@ -44,6 +44,8 @@ SCHEMA = pa.schema([
     pa.field("status", pa.string()),
     pa.field("error", pa.string()),
     pa.field("code_version", pa.string()),
+    pa.field("segmentation", pa.string()),  # user-mask, model, cosegment or single-region
+    pa.field("regions", pa.list_(pa.string())),  # the paired regions' names
     pa.field("weights_id", pa.string()),
     pa.field("device", pa.string()),
     pa.field("worker", pa.string()),  # host:pid of the process that ran the photo
@@ -82,8 +84,19 @@ def sidecar_row(sidecar: dict, mask_uri: str | None = None) -> dict:
         "seconds": {name: 0.0 if s["cached"] else float(s["seconds"] or 0.0) for name, s in stages.items()},
         "cached_stages": cached, "status": "ok" if fresh else "cached", "error": None,
         "code_version": sidecar.get("code_version"), "weights_id": sidecar.get("weights_id"),
-        "device": sidecar.get("device"),
+        "device": sidecar.get("device"), "segmentation": segmentation_source(sidecar),
+        "regions": sidecar.get("regions"),
     }
+
+
+def segmentation_source(sidecar: dict) -> str | None:
+    """The segmentation a sidecar records: ``user-mask``, ``model``, ``cosegment`` or
+    ``single-region`` (``user-mask+single-region`` when only one image had a mask)."""
+    seg = sidecar.get("segmentation") or {}
+    sides = {seg.get("content"), seg.get("style")} - {None}
+    if seg.get("source") == "user-mask" and len(sides) == 2:
+        return "+".join(sorted(sides, key=lambda s: s != "user-mask"))
+    return seg.get("source")
 
 
 def failed_row(input_uri: str, mask_uri: str | None, style_uri: str, style_sha256: str | None,

