@@ -1,0 +1,86 @@
+"""Choosing the segmentation, and semantic grouping of automatic regions."""
+
+import numpy as np
+import pytest
+
+from photostyle.core.errors import InputError
+from photostyle.core.masks import LabelMap
+from photostyle.core.metrics import matched_miou
+from photostyle.core.regions import WHOLE_IMAGE, merge_similar, merge_unshared
+from photostyle.core.segmentation import (COSEGMENT, MODEL, SINGLE, USER_MASK, SegmentOptions, Segmentation,
+                                          automatic_segmentation, check_model_weights, choose_source, group_pair,
+                                          model_weights)
+
+SHA = "ab" * 32
+
+
+def test_selection_order_masks_then_model_then_cosegmentation():
+    model = SegmentOptions(model=f"/w/pspnet.pth#sha256={SHA}")
+    assert choose_source(True, model) == USER_MASK
+    assert choose_source(False, model) == MODEL
+    assert choose_source(False, SegmentOptions()) == COSEGMENT
+    assert choose_source(False, SegmentOptions(regions=1)) == SINGLE
+    assert choose_source(False, SegmentOptions(regions=3)) == COSEGMENT
+
+
+def test_options_are_checked():
+    with pytest.raises(ValueError, match="regions"):
+        SegmentOptions(regions=-1)
+    with pytest.raises(ValueError, match="threshold"):
+        SegmentOptions(threshold=1.5)
+    with pytest.raises(InputError, match="sha256"):
+        SegmentOptions(model="/w/pspnet.pth")
+    assert model_weights(f"s3://b/w.pth#sha256={SHA.upper()}") == ("s3://b/w.pth", SHA)
+
+
+def test_configured_but_missing_weights_fail_naming_the_file(tmp_path):
+    missing = tmp_path / "pspnet50.pth"
+    with pytest.raises(InputError, match="pspnet50.pth.*not found"):
+        check_model_weights(f"{missing}#sha256={SHA}")
+    missing.write_bytes(b"x")
+    check_model_weights(f"{missing}#sha256={SHA}")  # there now: the checksum is checked on load
+
+
+def labels(rows: list[str]) -> np.ndarray:
+    return np.array([[int(c) for c in row] for row in rows], dtype=np.int32)
+
+
+def test_unshared_and_tiny_regions_join_their_most_similar_shared_region():
+    names = ["sky", "ground", "boat", "speck"]
+    content = LabelMap(labels(["0000", "2211", "1111", "1113"]), names)  # boat only in the content
+    style = LabelMap(labels(["0000", "0000", "1111", "1111"]), names)
+    similarity = np.array([[1.0, 0.1, 0.2, 0.9],
+                           [0.1, 1.0, 0.7, 0.1],
+                           [0.2, 0.7, 1.0, 0.1],
+                           [0.9, 0.1, 0.1, 1.0]])
+    c, s, merges = merge_unshared(content, style, similarity, min_share=0.1)
+    assert c.names == s.names == ["sky", "ground"]
+    assert merges == {"boat": "ground", "speck": "sky"}  # speck: 1/16 < 0.1 of the content
+    assert (c.labels == labels(["0000", "1111", "1111", "1110"])).all()
+    assert (s.labels == labels(["0000", "0000", "1111", "1111"])).all()
+
+
+def test_nothing_shared_becomes_one_whole_image_region():
+    names = ["a", "b"]
+    c, s, merges = merge_unshared(LabelMap(np.zeros((2, 2), np.int32), names),
+                                  LabelMap(np.ones((2, 2), np.int32), names), np.eye(2), 0.02)
+    assert c.names == s.names == [WHOLE_IMAGE] and (c.labels == 0).all() and (s.labels == 0).all()
+    assert merges == {"a": WHOLE_IMAGE, "b": WHOLE_IMAGE}
+
+
+def test_similar_classes_merge_transitively_like_automated_dpst():
+    names = ["building", "skyscraper", "house", "sky"]
+    sim = np.array([[1.0, 0.85, 0.82, 0.1],
+                    [0.85, 1.0, 0.7, 0.1],
+                    [0.82, 0.7, 1.0, 0.1],
+                    [0.1, 0.1, 0.1, 1.0]])
+    content = LabelMap(labels(["3333", "1122"]), names)  # sky over skyscrapers and houses
+    style = LabelMap(labels(["3333", "0000"]), names)  # sky over buildings
+    c, s, group_sim = merge_similar(content, style, sim, threshold=0.8)
+    assert c.names == s.names and len(c.names) == 2
+    built = c.names.index(next(n for n in c.names if "skyscraper" in n))
+    assert set(c.names[built].split("+")) == {"building", "skyscraper", "house"}
+    assert (c.labels[1] == built).all() and (s.labels[1] == built).all()
+    assert group_sim.shape == (2, 2) and group_sim[built, built] == 1.0
+    c2, _, _ = merge_similar(content, style, sim, threshold=0.9)  # stricter: nothing merges
+    assert sorted(c2.names) == ["building", "house", "sky", "skyscraper"]
