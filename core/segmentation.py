@@ -92,14 +92,18 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 def model_segmentation(content: np.ndarray, style: np.ndarray, spec: str, device: str = "cpu",
                        storage_options: dict | None = None) -> Segmentation:
     """ADE20K class labels of both images from the PSPNet weights at ``spec``."""
-    from photostyle.core.ade20k import CLASS_NAMES, class_similarity
+    from photostyle.core.ade20k import class_names, class_similarity
     from photostyle.core.scene_parsing import load_pspnet, parse_scene
 
     uri, digest = model_weights(spec)
     model = load_pspnet(uri, digest, storage_options)
-    maps = [LabelMap(parse_scene(model, to_uint8(image), device).astype(np.int32), list(CLASS_NAMES))
-            for image in (content, style)]
-    return Segmentation(maps[0], maps[1], MODEL, class_similarity(), labelled=True,
+    labels = [parse_scene(model, to_uint8(image), device) for image in (content, style)]
+    present = np.union1d(np.unique(labels[0]), np.unique(labels[1]))  # keep only the classes seen
+    remap = np.zeros(len(class_names()), dtype=np.int32)
+    remap[present] = np.arange(present.size, dtype=np.int32)
+    names = [class_names()[k] for k in present]
+    maps = [LabelMap(remap[lab], list(names)) for lab in labels]
+    return Segmentation(maps[0], maps[1], MODEL, class_similarity()[np.ix_(present, present)], labelled=True,
                         detail={"model": f"pspnet50-ade20k:{digest[:12]}"})
 
 

@@ -14,7 +14,6 @@ Every source is loaded with ``weights_only=True``. Images enter as RGB pixel val
 from __future__ import annotations
 
 import hashlib
-import io
 import urllib.parse
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from photostyle.core.errors import InputError
-from photostyle.core.imageio import read_bytes
+from photostyle.core.weights import load_state_dict, read_verified
 
 #: torchvision ``vgg19().features`` indices of the 16 convolutions, in order.
 CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
@@ -100,23 +99,14 @@ def load_torchvision_weights() -> VGGWeights:
 def load_file_weights(uri: str, sha256: str, convention: str = "caffe",
                       storage_options: dict | None = None) -> VGGWeights:
     """A ``features`` state dict at an fsspec URI, verified against its sha256."""
-    data = read_bytes(uri, storage_options)
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != sha256.lower():
-        raise InputError(uri, f"sha256 mismatch: expected {sha256}, got {actual}")
-    try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as exc:  # not a torch file, or one that needs pickle
-        raise InputError(uri, f"not a loadable weights file ({type(exc).__name__})") from None
-    if not isinstance(state, dict):
-        raise InputError(uri, "not a state dict")
+    state = load_state_dict(read_verified(uri, sha256, storage_options), uri)
     if any(k.startswith("features.") for k in state):
         state = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
     try:
         _check_features(state)
     except RuntimeError as exc:
         raise InputError(uri, f"not VGG-19 features weights ({str(exc).splitlines()[0]})") from None
-    return VGGWeights(state, convention, f"file-vgg19:{actual[:12]}")
+    return VGGWeights(state, convention, f"file-vgg19:{sha256.lower()[:12]}")
 
 
 def _check_features(state: dict[str, torch.Tensor]) -> None:

@@ -82,3 +82,24 @@ def make_bucket(s3_options: dict, name: str) -> None:
     boto3.client("s3", endpoint_url=s3_options["client_kwargs"]["endpoint_url"], region_name="us-east-1",
                  aws_access_key_id=s3_options["key"],
                  aws_secret_access_key=s3_options["secret"]).create_bucket(Bucket=name)
+
+
+@pytest.fixture(scope="session")
+def pspnet_weights(tmp_path_factory) -> tuple[Path, str]:
+    """A PSPNet-50 ADE20K checkpoint with seeded random weights, saved as the authors publish
+    theirs ({"state_dict": {"module.…": …}}); returns its path and sha256."""
+    import hashlib
+
+    import torch
+
+    from photostyle.core.scene_parsing import PSPNet
+
+    torch.manual_seed(0)
+    model = PSPNet()
+    for m in model.modules():  # spread the random BN statistics so that labels vary over an image
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.normal_(0.0, 0.1)
+            m.running_var.uniform_(0.5, 2.0)
+    path = tmp_path_factory.mktemp("weights") / "train_epoch_100.pth"
+    torch.save({"epoch": 100, "state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, path)
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()

@@ -157,3 +157,16 @@ def test_rerun_whose_selection_matches_nothing(prefect_api, capsys, samples, tmp
                         "-o", str(tmp_path / "o"), "--only", "nothing-*.jpg", "--size", "32")
     assert code == 2
     assert "photostyle: error:" in err and "no photo matches nothing-*.jpg" in err
+
+
+def test_configured_segmentation_weights_that_are_missing_fail_before_the_run(capsys, samples, tmp_path):
+    missing = tmp_path / "pspnet50_ade20k.pth"
+    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
+                        "-o", str(tmp_path / "o.png"), "--segmentation-weights", f"{missing}#sha256={'0' * 64}")
+    assert code == 2
+    _assert_one_line_error(err, f"{missing}: segmentation weights configured but not found")
+    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
+                        "-o", str(tmp_path / "o.png"), "--segmentation-weights", str(missing))
+    assert code == 2
+    _assert_one_line_error(err, "need their sha256")
+    assert not (tmp_path / "o.png").exists()

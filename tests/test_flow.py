@@ -7,6 +7,7 @@ import json
 import numpy as np
 from PIL import Image
 
+from photostyle.core.ade20k import class_names
 from photostyle.core.imageio import load_image, resize_to
 from photostyle.core.metrics import structure, style_distance
 from photostyle.flows.stylize_pair import stylize_pair
@@ -108,3 +109,21 @@ def test_a_pair_run_publishes_thumbnails_and_scores_the_ui_can_show(prefect_api,
     result = Image.open(io.BytesIO(base64.b64decode(images[2][1])))
     assert result.format == "JPEG" and max(result.size) == 48
     assert f"| structure | {sidecar['scores']['structure']:.4g} |" in artifact.data
+
+
+def test_segmentation_source_is_chosen_and_recorded(prefect_api, samples, tmp_path, pspnet_weights):
+    """No masks and weights configured: the ADE20K model; regions=1: one region; the default:
+    co-segmentation. Each choice is its own segment artifact, recorded in the sidecar."""
+    path, sha = pspnet_weights
+    common = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"), size=64,
+                  iterations=3, init="content", device="cpu", artifact_root=str(tmp_path / "a"))
+    model = stylize_pair(output=str(tmp_path / "model.png"), segmentation_weights=f"{path}#sha256={sha}", **common)
+    seg = model["segmentation"]
+    assert seg["source"] == "model" and seg["model"] == f"pspnet50-ade20k:{sha[:12]}"
+    assert model["regions"] and all(name.split("+")[0] in class_names() for name in model["regions"])
+    single = stylize_pair(output=str(tmp_path / "single.png"), regions=1, **common)
+    assert single["segmentation"]["source"] == "single-region" and single["regions"] == ["whole-image"]
+    forced = stylize_pair(output=str(tmp_path / "forced.png"), regions=3, **common)
+    assert forced["segmentation"]["source"] == "cosegment" and forced["segmentation"]["chosen"] == "given"
+    keys = {s["stages"]["segment"]["key"] for s in (model, single, forced)}
+    assert len(keys) == 3
