@@ -206,3 +206,14 @@ def test_score_all_and_to_dict():
     assert set(d) == {"structure", "photorealism", "style_distance", "nima"}
     assert d["structure"] == pytest.approx(1.0) and d["nima"] is None
     assert d["style_distance"] > 0 and d["photorealism"] > 0
+
+
+def test_matched_miou_matches_regions_one_to_one_across_both_images():
+    from photostyle.core.metrics import matched_miou
+
+    truth = [np.array([[0, 0, 1, 1]]), np.array([[0, 1, 1, 1]])]
+    renamed = [np.array([[5, 5, 2, 2]]), np.array([[5, 2, 2, 2]])]  # the same regions, other numbers
+    miou, match = matched_miou(renamed, truth)
+    assert miou == 1.0 and match == {5: 0, 2: 1}
+    merged = [np.zeros((1, 4), int), np.zeros((1, 4), int)]  # one region for two: it matches the larger
+    assert matched_miou(merged, truth)[0] == pytest.approx((5 / 8) / 2)

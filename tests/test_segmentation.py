@@ -5,11 +5,9 @@ import pytest
 
 from photostyle.core.errors import InputError
 from photostyle.core.masks import LabelMap
-from photostyle.core.metrics import matched_miou
 from photostyle.core.regions import WHOLE_IMAGE, merge_similar, merge_unshared
-from photostyle.core.segmentation import (COSEGMENT, MODEL, SINGLE, USER_MASK, SegmentOptions, Segmentation,
-                                          automatic_segmentation, check_model_weights, choose_source, group_pair,
-                                          model_weights)
+from photostyle.core.segmentation import (COSEGMENT, MODEL, SINGLE, USER_MASK, SegmentOptions, check_model_weights,
+                                          choose_source, model_weights)
 
 SHA = "ab" * 32
 
