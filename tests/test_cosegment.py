@@ -54,7 +54,7 @@ def test_regions_parameter_overrides_the_choice(vgg):
     assert seg.content.labels.shape == (64, 80) and seg.style.labels.shape == (64, 64)
 
 
-def test_choose_regions_prefers_fewer_within_the_slack():
+def test_choose_regions_takes_the_best_silhouette():
     rng = np.random.default_rng(0)
     blobs = np.concatenate([rng.normal(c, 0.3, (200, 2)) for c in ((0, 0), (6, 0), (0, 6))])
     k, scores = cs.choose_regions(blobs, 2, 5)
