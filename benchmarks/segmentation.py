@@ -3,12 +3,18 @@
 1. Regions: for each pair, the automatic regions (segment + group, as the pipeline pairs them)
    against the hand masks: mIoU after the best one-to-one matching of regions (intersections and
    unions summed over content and style, since region k must mean the same in both).
-2. Quality (``--quality``): the ``stylize-pair`` flow run twice per pair, with the hand masks and
+2. Proxy (``--proxy``, seconds a pair): each content region's Lab mean and spread matched to its
+   style region's (the colour-transfer start of ``dpst``), once with the automatic regions, once
+   with the hand masks and once with the whole images as one region; the style distance of each
+   result over the hand regions, as a ratio to the hand masks'. It moves with the full runs' style
+   distance (it overstates changes) and is the quick way to try segmentation settings.
+3. Quality (``--quality``): the ``stylize-pair`` flow run twice per pair, with the hand masks and
    with none (automatic segmentation), both outputs scored the same way: structure,
    photorealism (matting-Laplacian energy per pixel) and style distance measured over the *hand*
    regions, so the two runs are judged by one yardstick. Prints ratios auto / hand and medians.
 
     python benchmarks/segmentation.py --size 350
+    python benchmarks/segmentation.py --size 256 --proxy [--regions 4]
     python benchmarks/segmentation.py --size 256 --quality --iterations 200
 """
 
@@ -31,8 +37,9 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from photostyle.core.imageio import load_image, resize_long_side  # noqa: E402
 from photostyle.core.masks import LabelMap, fit_mask, load_mask  # noqa: E402
-from photostyle.core.metrics import matched_miou, score_all  # noqa: E402
-from photostyle.core.regions import pair_regions  # noqa: E402
+from photostyle.core.colour import region_colour_transfer  # noqa: E402
+from photostyle.core.metrics import matched_miou, score_all, style_distance  # noqa: E402
+from photostyle.core.regions import RegionPairs, pair_regions, single_region  # noqa: E402
 from photostyle.core.segmentation import SegmentOptions, automatic_segmentation, group_pair  # noqa: E402
 
 PAIRS = (1, 7, 10, 14, 19, 25, 31, 37, 43, 55)
@@ -51,8 +58,24 @@ def hand_labels(data: Path, k: int, shapes: list[tuple[int, int]]) -> list[Label
     return [LabelMap(np.array([index[n] for n in m.names], dtype=np.int32)[m.labels], names) for m in maps]
 
 
-def region_row(data: Path, k: int, size: int, options: SegmentOptions, device: str) -> dict:
-    """mIoU of the automatic regions of pair ``k`` against its hand masks, at ``size``."""
+def transfer_distance(images: list[np.ndarray], regions: RegionPairs, hand: RegionPairs) -> float:
+    """Style distance over the hand regions of the per-region colour transfer on ``regions``."""
+    out = region_colour_transfer(images[0], images[1], regions.content_masks, regions.style_masks)
+    return style_distance(out, images[1], hand.content_masks, hand.style_masks)
+
+
+def proxy_ratios(images: list[np.ndarray], auto: RegionPairs, truth: list[LabelMap]) -> dict:
+    """Colour-transfer proxy: style distance with automatic regions and with one whole-image
+    region, each over the hand masks' (both measured over the hand regions)."""
+    hand = pair_regions(*truth)
+    whole = pair_regions(single_region(images[0].shape[:2]), single_region(images[1].shape[:2]))
+    base = transfer_distance(images, hand, hand)
+    return {"auto": transfer_distance(images, auto, hand) / base, "one_region": transfer_distance(images, whole, hand) / base}
+
+
+def region_row(data: Path, k: int, size: int, options: SegmentOptions, device: str, proxy: bool = False) -> dict:
+    """mIoU of the automatic regions of pair ``k`` against its hand masks, at ``size`` (and the
+    colour-transfer proxy ratios with ``proxy``)."""
     images = [resize_long_side(load_image(str(data / sub / f"{p}{k}.png")), size)
               for p, sub in (("in", "input"), ("tar", "style"))]
     start = time.perf_counter()
@@ -62,8 +85,11 @@ def region_row(data: Path, k: int, size: int, options: SegmentOptions, device: s
     truth = hand_labels(data, k, [im.shape[:2] for im in images])
     auto = [pairs.content_masks.argmax(0), pairs.style_masks.argmax(0)]
     miou, _ = matched_miou(auto, [t.labels for t in truth])
-    return {"pair": k, "miou": miou, "auto_regions": len(pairs.names), "hand_regions": len(truth[0].names),
-            "source": seg.source, "detail": seg.detail, "merges": merges, "seconds": seconds}
+    row = {"pair": k, "miou": miou, "auto_regions": len(pairs.names), "hand_regions": len(truth[0].names),
+           "source": seg.source, "detail": seg.detail, "merges": merges, "seconds": seconds}
+    if proxy:
+        row["proxy"] = proxy_ratios(images, pairs, truth)
+    return row
 
 
 def quality_row(data: Path, k: int, args: argparse.Namespace) -> dict:
@@ -99,14 +125,22 @@ def quality_row(data: Path, k: int, args: argparse.Namespace) -> dict:
 
 def print_regions(rows: list[dict]) -> None:
     """One line per pair and the median mIoU."""
-    print(f"{'pair':>6} {'mIoU':>6} {'auto':>5} {'hand':>5} {'seconds':>8}  source, silhouettes")
+    proxy = all("proxy" in r for r in rows)
+    extra = f" {'proxy auto/hand':>15} {'one/hand':>8}" if proxy else ""
+    print(f"{'pair':>6} {'mIoU':>6} {'auto':>5} {'hand':>5} {'seconds':>8}{extra}  source, silhouettes")
     for r in rows:
         sil = r["detail"].get("silhouettes") or {}
-        print(f"{r['pair']:>6} {r['miou']:6.3f} {r['auto_regions']:>5} {r['hand_regions']:>5} {r['seconds']:8.2f}"
+        extra = f" {r['proxy']['auto']:15.3f} {r['proxy']['one_region']:8.3f}" if proxy else ""
+        print(f"{r['pair']:>6} {r['miou']:6.3f} {r['auto_regions']:>5} {r['hand_regions']:>5} {r['seconds']:8.2f}{extra}"
               f"  {r['source']} {' '.join(f'{k}:{v:.3f}' for k, v in sil.items())}")
     values = [r["miou"] for r in rows]
     print(f"{'median':>6} {statistics.median(values):6.3f}   (mean {statistics.mean(values):.3f}, "
           f"min {min(values):.3f}, pairs >= 0.6: {sum(v >= 0.6 for v in values)}/{len(values)})")
+    if proxy:
+        ratios = [r["proxy"]["auto"] for r in rows]
+        print(f"proxy style distance auto/hand: median {statistics.median(ratios):.3f}, mean {statistics.mean(ratios):.3f}, "
+              f"pairs within 10%: {sum(v <= 1.1 for v in ratios)}/{len(ratios)}; one region/hand: median "
+              f"{statistics.median(r['proxy']['one_region'] for r in rows):.3f}")
 
 
 def print_quality(rows: list[dict]) -> None:
@@ -134,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--regions", type=int, default=0, help="0: automatic")
     p.add_argument("--segmentation-weights", default=None, help="ADE20K PSPNet weights URI#sha256=HEX")
     p.add_argument("--device", default="auto")
+    p.add_argument("--proxy", action="store_true", help="also the colour-transfer proxy of the style distance")
     p.add_argument("--quality", action="store_true", help="also run the flow with hand and automatic masks")
     p.add_argument("--iterations", type=int, default=200)
     p.add_argument("--init", default="transfer", choices=["noise", "content", "transfer"])
@@ -145,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     data, device = Path(args.data), str(resolve_device(args.device))
     options = SegmentOptions(regions=args.regions, model=args.segmentation_weights)
     pairs = [int(x) for x in args.pairs.split(",")]
-    regions = [region_row(data, k, args.size, options, device) for k in pairs]
+    regions = [region_row(data, k, args.size, options, device, args.proxy) for k in pairs]
     print(f"# automatic regions vs hand masks, size={args.size} device={device}")
     print_regions(regions)
     results = {"args": vars(args), "regions": regions}
