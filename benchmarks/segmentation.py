@@ -35,7 +35,7 @@ from photostyle.flows.prefect_env import apply_prefect_defaults
 apply_prefect_defaults()
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from photostyle.core.imageio import load_image, resize_long_side  # noqa: E402
+from photostyle.core.imageio import decode_image, encode_image, load_image, resize_long_side  # noqa: E402
 from photostyle.core.masks import LabelMap, fit_mask, load_mask  # noqa: E402
 from photostyle.core.colour import region_colour_transfer  # noqa: E402
 from photostyle.core.metrics import matched_miou, score_all, style_distance  # noqa: E402
@@ -58,6 +58,12 @@ def hand_labels(data: Path, k: int, shapes: list[tuple[int, int]]) -> list[Label
     return [LabelMap(np.array([index[n] for n in m.names], dtype=np.int32)[m.labels], names) for m in maps]
 
 
+def prepared(path: Path, size: int) -> np.ndarray:
+    """The photo as the prepare stage stores it: resized, then rounded to 8 bits (the flow's
+    segmentation sees these pixels)."""
+    return decode_image(encode_image(resize_long_side(load_image(str(path)), size)), str(path))
+
+
 def transfer_distance(images: list[np.ndarray], regions: RegionPairs, hand: RegionPairs) -> float:
     """Style distance over the hand regions of the per-region colour transfer on ``regions``."""
     out = region_colour_transfer(images[0], images[1], regions.content_masks, regions.style_masks)
@@ -76,8 +82,7 @@ def proxy_ratios(images: list[np.ndarray], auto: RegionPairs, truth: list[LabelM
 def region_row(data: Path, k: int, size: int, options: SegmentOptions, device: str, proxy: bool = False) -> dict:
     """mIoU of the automatic regions of pair ``k`` against its hand masks, at ``size`` (and the
     colour-transfer proxy ratios with ``proxy``)."""
-    images = [resize_long_side(load_image(str(data / sub / f"{p}{k}.png")), size)
-              for p, sub in (("in", "input"), ("tar", "style"))]
+    images = [prepared(data / sub / f"{p}{k}.png", size) for p, sub in (("in", "input"), ("tar", "style"))]
     start = time.perf_counter()
     seg = automatic_segmentation(images[0], images[1], options, device=device)
     pairs, merges = group_pair(seg, options)
@@ -127,9 +132,9 @@ def print_regions(rows: list[dict]) -> None:
     """One line per pair and the median mIoU."""
     proxy = all("proxy" in r for r in rows)
     extra = f" {'proxy auto/hand':>15} {'one/hand':>8}" if proxy else ""
-    print(f"{'pair':>6} {'mIoU':>6} {'auto':>5} {'hand':>5} {'seconds':>8}{extra}  source, silhouettes")
+    print(f"{'pair':>6} {'mIoU':>6} {'auto':>5} {'hand':>5} {'seconds':>8}{extra}  source, disagreement by count")
     for r in rows:
-        sil = r["detail"].get("silhouettes") or {}
+        sil = r["detail"].get("disagreement") or {}
         extra = f" {r['proxy']['auto']:15.3f} {r['proxy']['one_region']:8.3f}" if proxy else ""
         print(f"{r['pair']:>6} {r['miou']:6.3f} {r['auto_regions']:>5} {r['hand_regions']:>5} {r['seconds']:8.2f}{extra}"
               f"  {r['source']} {' '.join(f'{k}:{v:.3f}' for k, v in sil.items())}")

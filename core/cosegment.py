@@ -8,12 +8,14 @@ their soft assignments are brought to full resolution with a colour guided filte
 boundaries follow the image's edges), thin seam regions along the borders of two others are
 dissolved into them, and islands below a minimum size join their surroundings.
 Every descriptor block is standardised per image first, because the style's colours and mood
-differ from the content's by design. The number of regions is chosen by the silhouette of the
-joint clustering (the best one; ties go to fewer regions) unless given.
+differ from the content's by design. The number of regions, unless given, comes from the
+candidate clustering (2-6 regions, a few k-means seeds each) that the other candidates agree
+with best (``transfer_agreement``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,10 +24,12 @@ import scipy.ndimage
 import torch
 import torch.nn.functional as F
 
-from photostyle.core.colour import rgb_to_lab
+from photostyle.core.colour import region_colour_transfer, rgb_to_lab
 from photostyle.core.imageio import resize_long_side
 from photostyle.core.masks import LabelMap
+from photostyle.core.metrics import style_distance
 from photostyle.core.postprocess import guided_filter
+from photostyle.core.regions import DEFAULT_MIN_SHARE, merge_unshared, pair_regions
 from photostyle.core.vgg import VGGFeatures
 
 #: VGG-19 layers whose activations describe a pixel.
@@ -50,8 +54,14 @@ BAND_HALF_CELLS = 3.0
 #: function of the colour, which moves the border onto the colour edge near it (on the DPST
 #: pairs, mIoU 0.75 -> 0.83 at 256 px going from 1/80 to 1/6).
 REFINE_RADIUS, REFINE_EPS = 1 / 6, 1e-3
-#: Points used to score a clustering (the silhouette is quadratic in them).
-SILHOUETTE_POINTS = 2000
+#: Seeds of the candidate clusterings for each number of regions. The joint k-means has several
+#: near-equal optima and which one it finds changes with the photo's 8-bit rounding (one of them
+#: may pair a sky with a city); candidates from a few seeds, judged by their agreement, make the
+#: choice stable.
+CANDIDATE_SEEDS = (0, 100, 200)
+#: Long side (px) at which the candidate numbers of regions are compared (colour statistics
+#: need no more).
+AGREEMENT_SIZE = 128
 
 
 @dataclass
@@ -62,8 +72,8 @@ class CoSegmentation:
     style: LabelMap
     centroids: np.ndarray  # (K, D) region centres in the joint feature space
     regions: int
-    chosen: str  # "auto" (by silhouette) or "given"
-    silhouettes: dict[int, float] = field(default_factory=dict)
+    chosen: str  # "auto" (by agreement) or "given"
+    disagreement: dict[int, float] = field(default_factory=dict)  # best per region count, lower is better
 
 
 def pixel_features(vgg: VGGFeatures, image: np.ndarray, work_size: int = WORK_SIZE) -> dict[str, np.ndarray]:
@@ -122,39 +132,6 @@ def kmeans(points: np.ndarray, k: int, seed: int = 0, restarts: int = 4) -> tupl
         if best is None or inertia < best[0]:
             best = (inertia, centroids, labels)
     return best[1], best[2]
-
-
-def silhouette(points: np.ndarray, labels: np.ndarray, sample: int = SILHOUETTE_POINTS, seed: int = 0) -> float:
-    """Mean silhouette coefficient of a clustering on a random subsample (-1 to 1, higher is better)."""
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(points), size=min(sample, len(points)), replace=False)
-    p, lab = points[idx], labels[idx]
-    dist = np.sqrt(np.maximum(((p[:, None, :] - p[None, :, :]) ** 2).sum(-1), 0.0))
-    clusters = np.unique(lab)
-    if clusters.size < 2:
-        return -1.0
-    mean_to = np.stack([dist[:, lab == c].mean(1) for c in clusters], 1)  # (n, K)
-    own = np.searchsorted(clusters, lab)
-    sizes = np.array([(lab == c).sum() for c in clusters])
-    a = mean_to[np.arange(len(p)), own] * sizes[own] / np.maximum(sizes[own] - 1, 1)
-    mean_to[np.arange(len(p)), own] = np.inf
-    b = mean_to.min(1)
-    s = (b - a) / np.maximum(np.maximum(a, b), 1e-12)
-    s[sizes[own] == 1] = 0.0
-    return float(s.mean())
-
-
-def choose_regions(points: np.ndarray, low: int = MIN_REGIONS, high: int = MAX_REGIONS,
-                   seed: int = 0) -> tuple[int, dict[int, float]]:
-    """The number of regions in ``low..high`` with the best silhouette (the fewest on a tie),
-    and every score. Too few regions cost more than too many: a region split in two still takes
-    its style from the matching parts of the reference, while two merged regions share one."""
-    scores = {}
-    for k in range(low, high + 1):
-        _, labels = kmeans(points, k, seed)
-        scores[k] = silhouette(points, labels, seed=seed)
-    best = max(scores.values())
-    return min(k for k, s in scores.items() if s >= best), scores
 
 
 def soft_assignments(embedding: np.ndarray, centroids: np.ndarray, temperature: float) -> np.ndarray:
@@ -238,11 +215,67 @@ def _compact(content: np.ndarray, style: np.ndarray, centroids: np.ndarray) -> t
     return remap[content], remap[style], centroids[order]
 
 
+def fit(points: np.ndarray, k: int, seed: int = 0) -> tuple[np.ndarray, float]:
+    """k-means centroids of the joint points and the temperature of their soft assignments
+    (the mean squared distance of a point to its centroid)."""
+    centroids, labels = kmeans(points, k, seed)
+    return centroids, float(((points - centroids[labels]) ** 2).sum(-1).mean())
+
+
+def label_pair(embeddings: tuple[np.ndarray, np.ndarray], centroids: np.ndarray, temperature: float,
+               images: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """Label maps of both images, each at its image's size, for one clustering: soft assignments
+    snapped to the edges, seams dissolved, islands joined."""
+    probs = [refine(soft_assignments(emb, centroids, temperature), image) for emb, image in zip(embeddings, images)]
+    bands = band_regions([p.argmax(-1) for p in probs], len(centroids))
+    if len(bands) < len(centroids):
+        for p in probs:  # a band's pixels go to their next most likely region
+            p[..., bands] = -np.inf
+    return [remove_islands(p.argmax(-1).astype(np.int32), max(1, int(MIN_ISLAND * p[..., 0].size))) for p in probs]
+
+
+def feature_similarity(centroids: np.ndarray) -> np.ndarray:
+    """Similarity in (0, 1] of regions from the distance between their feature centroids."""
+    d2 = ((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(-1)
+    scale = np.median(d2[d2 > 0]) if (d2 > 0).any() else 1.0
+    return np.exp(-d2 / scale)
+
+
+def paired_masks(content: np.ndarray, style: np.ndarray, centroids: np.ndarray,
+                 min_share: float = DEFAULT_MIN_SHARE) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of a pair of label maps as the group stage pairs them: regions too small in either
+    image merged into their most similar shared one, then paired by name."""
+    names = [f"region_{k}" for k in range(len(centroids))]
+    content_map, style_map, _ = merge_unshared(LabelMap(content, names), LabelMap(style, list(names)),
+                                               feature_similarity(centroids), min_share)
+    pairs = pair_regions(content_map, style_map)
+    return pairs.content_masks, pairs.style_masks
+
+
+def transfer_agreement(content: np.ndarray, style: np.ndarray, candidates: dict[Hashable, list[np.ndarray]],
+                       centroids: dict[Hashable, np.ndarray], min_share: float = DEFAULT_MIN_SHARE) -> dict[Hashable, float]:
+    """How much each candidate segmentation disagrees with the others (lower is better).
+
+    Each candidate is one estimate of which parts of the two images correspond. Its per-region
+    colour transfer (the optimisation's starting image) is measured, as a style distance, over
+    every other candidate's paired regions, and the mean is its score: a candidate that pairs
+    a sky with a city, or merges what the others keep apart, looks wrong under most of the
+    others' regions, while one they agree on does not (a minimum-Bayes-risk choice). On the
+    DPST pairs it beat the silhouette of the joint clustering, which is also unstable: its
+    choice flipped with the photos' 8-bit rounding.
+    """
+    masks = {k: paired_masks(*maps, centroids[k], min_share) for k, maps in candidates.items()}
+    outputs = {k: region_colour_transfer(content, style, *m) for k, m in masks.items()}
+    return {k: float(np.mean([style_distance(outputs[k], style, *masks[j]) for j in candidates if j != k]))
+            for k in candidates}
+
+
 def cosegment(content: np.ndarray, style: np.ndarray, vgg: VGGFeatures, regions: int | None = None,
-              seed: int = 0, max_regions: int = MAX_REGIONS) -> CoSegmentation:
+              seed: int = 0, max_regions: int = MAX_REGIONS, min_share: float = DEFAULT_MIN_SHARE) -> CoSegmentation:
     """Segment content and style (HxWx3 float in [0,1]) into corresponding regions.
 
-    ``regions`` fixes the number of clusters; None chooses it in MIN_REGIONS..max_regions.
+    ``regions`` fixes the number of clusters; None chooses it in MIN_REGIONS..max_regions, judging
+    each candidate as the group stage will pair it (``min_share``).
     Regions named ``region_k`` mean the same in both label maps (some may occur in only one).
     """
     fc, fs = describe(pixel_features(vgg, content)), describe(pixel_features(vgg, style))
@@ -250,16 +283,19 @@ def cosegment(content: np.ndarray, style: np.ndarray, vgg: VGGFeatures, regions:
     points = np.concatenate([ec.reshape(-1, ec.shape[-1]), es.reshape(-1, es.shape[-1])])
     scores: dict[int, float] = {}
     if regions is None:
-        regions, scores = choose_regions(points, MIN_REGIONS, max(MIN_REGIONS, max_regions), seed)
-    centroids, labels = kmeans(points, regions, seed)
-    temperature = float(((points - centroids[labels]) ** 2).sum(-1).mean())
-    probs = [refine(soft_assignments(emb, centroids, temperature), image)
-             for emb, image in ((ec, content), (es, style))]
-    bands = band_regions([p.argmax(-1) for p in probs], len(centroids))
-    if len(bands) < len(centroids):
-        for p in probs:  # a band's pixels go to their next most likely region
-            p[..., bands] = -np.inf
-    maps = [remove_islands(p.argmax(-1).astype(np.int32), max(1, int(MIN_ISLAND * p[..., 0].size))) for p in probs]
+        fits = {(k, seed + s): fit(points, k, seed + s) for k in range(MIN_REGIONS, max(MIN_REGIONS, max_regions) + 1)
+                for s in CANDIDATE_SEEDS}
+        small = tuple(resize_long_side(im, AGREEMENT_SIZE) if max(im.shape[:2]) > AGREEMENT_SIZE else im
+                      for im in (content, style))
+        candidates = {key: label_pair((ec, es), *fits[key], small) for key in fits}
+        agreement = transfer_agreement(*small, candidates, {key: f[0] for key, f in fits.items()}, min_share)
+        best = min(agreement, key=lambda key: (agreement[key], key))
+        regions, (centroids, temperature) = best[0], fits[best]
+        for (k, _), score in agreement.items():
+            scores[k] = min(score, scores.get(k, np.inf))
+    else:
+        centroids, temperature = fit(points, regions, seed)
+    maps = label_pair((ec, es), centroids, temperature, (content, style))
     clabels, slabels, centroids = _compact(maps[0], maps[1], centroids)
     names = [f"region_{k}" for k in range(len(centroids))]
     return CoSegmentation(LabelMap(clabels, names), LabelMap(slabels, list(names)), centroids, regions,

@@ -18,6 +18,8 @@ import numpy as np
 from photostyle.core.masks import LabelMap
 
 WHOLE_IMAGE = "whole-image"
+#: Regions covering less than this fraction of either image join a region present in both.
+DEFAULT_MIN_SHARE = 0.02
 
 
 @dataclass

