@@ -282,6 +282,7 @@ def cosegment(content: np.ndarray, style: np.ndarray, vgg: VGGFeatures, regions:
     ec, es = joint_embedding(fc, fs)
     points = np.concatenate([ec.reshape(-1, ec.shape[-1]), es.reshape(-1, es.shape[-1])])
     scores: dict[int, float] = {}
+    maps = None
     if regions is None:
         fits = {(k, seed + s): fit(points, k, seed + s) for k in range(MIN_REGIONS, max(MIN_REGIONS, max_regions) + 1)
                 for s in CANDIDATE_SEEDS}
@@ -293,9 +294,12 @@ def cosegment(content: np.ndarray, style: np.ndarray, vgg: VGGFeatures, regions:
         regions, (centroids, temperature) = best[0], fits[best]
         for (k, _), score in agreement.items():
             scores[k] = min(score, scores.get(k, np.inf))
+        if small[0] is content and small[1] is style:  # judged at full size already
+            maps = candidates[best]
     else:
         centroids, temperature = fit(points, regions, seed)
-    maps = label_pair((ec, es), centroids, temperature, (content, style))
+    if maps is None:
+        maps = label_pair((ec, es), centroids, temperature, (content, style))
     clabels, slabels, centroids = _compact(maps[0], maps[1], centroids)
     names = [f"region_{k}" for k in range(len(centroids))]
     return CoSegmentation(LabelMap(clabels, names), LabelMap(slabels, list(names)), centroids, regions,
