@@ -134,10 +134,10 @@ def print_regions(rows: list[dict]) -> None:
     extra = f" {'proxy auto/hand':>15} {'one/hand':>8}" if proxy else ""
     print(f"{'pair':>6} {'mIoU':>6} {'auto':>5} {'hand':>5} {'seconds':>8}{extra}  source, disagreement by count")
     for r in rows:
-        sil = r["detail"].get("disagreement") or {}
+        disagreement = r["detail"].get("disagreement") or {}
         extra = f" {r['proxy']['auto']:15.3f} {r['proxy']['one_region']:8.3f}" if proxy else ""
         print(f"{r['pair']:>6} {r['miou']:6.3f} {r['auto_regions']:>5} {r['hand_regions']:>5} {r['seconds']:8.2f}{extra}"
-              f"  {r['source']} {' '.join(f'{k}:{v:.3f}' for k, v in sil.items())}")
+              f"  {r['source']} {' '.join(f'{k}:{v:.3f}' for k, v in disagreement.items())}")
     values = [r["miou"] for r in rows]
     print(f"{'median':>6} {statistics.median(values):6.3f}   (mean {statistics.mean(values):.3f}, "
           f"min {min(values):.3f}, pairs >= 0.6: {sum(v >= 0.6 for v in values)}/{len(values)})")
