@@ -7,7 +7,13 @@
    style region's (the colour-transfer start of ``dpst``), once with the automatic regions, once
    with the hand masks and once with the whole images as one region; the style distance of each
    result over the hand regions, as a ratio to the hand masks'. It moves with the full runs' style
-   distance (it overstates changes) and is the quick way to try segmentation settings.
+   distance (it overstates changes) and is the quick way to try segmentation settings. It sees
+   nothing of photorealism.
+   ``--short N`` (minutes for the ten pairs): ``dpst`` itself, N + N iterations from the
+   colour-transfer start at half the size, with the automatic regions (downsized) and with the hand
+   masks; photorealism and style distance over the hand regions as ratios auto / hand. At
+   ``--size 256 --short 50`` it ranked the ten pairs' full-run ratios with Spearman 0.88
+   (photorealism) and 0.95 (style distance).
 3. Quality (``--quality``): the ``stylize-pair`` flow run twice per pair, with the hand masks and
    with none (automatic segmentation), both outputs scored the same way: structure,
    photorealism (matting-Laplacian energy per pixel) and style distance measured over the *hand*
@@ -15,6 +21,7 @@
 
     python benchmarks/segmentation.py --size 350
     python benchmarks/segmentation.py --size 256 --proxy [--regions 4]
+    python benchmarks/segmentation.py --size 256 --short 50
     python benchmarks/segmentation.py --size 256 --quality --iterations 200
 """
 
@@ -36,6 +43,7 @@ apply_prefect_defaults()
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from photostyle.core.imageio import decode_image, encode_image, load_image, resize_long_side  # noqa: E402
+from photostyle.core.laplacian import matting_laplacian  # noqa: E402
 from photostyle.core.masks import LabelMap, fit_mask, load_mask  # noqa: E402
 from photostyle.core.colour import region_colour_transfer  # noqa: E402
 from photostyle.core.metrics import matched_miou, score_all, style_distance  # noqa: E402
@@ -79,9 +87,35 @@ def proxy_ratios(images: list[np.ndarray], auto: RegionPairs, truth: list[LabelM
     return {"auto": transfer_distance(images, auto, hand) / base, "one_region": transfer_distance(images, whole, hand) / base}
 
 
-def region_row(data: Path, k: int, size: int, options: SegmentOptions, device: str, proxy: bool = False) -> dict:
+def downsized(regions: RegionPairs, shapes: list[tuple[int, int]]) -> RegionPairs:
+    """Paired regions brought to smaller (content, style) shapes (nearest)."""
+    maps = [LabelMap(m.argmax(0).astype(np.int32), list(regions.names)) for m in (regions.content_masks, regions.style_masks)]
+    return pair_regions(*(fit_mask(m, m.labels.shape, shape, "regions") for m, shape in zip(maps, shapes)))
+
+
+def short_ratios(images: list[np.ndarray], auto: RegionPairs, data: Path, k: int, iterations: int,
+                 device: str) -> dict:
+    """Short ``dpst`` proxy: photorealism and style distance (over the hand regions) of a short run
+    at half the size with the automatic regions, each over the same run's with the hand masks'."""
+    from photostyle.core.stylize import StyleParams, stylize
+
+    small = [resize_long_side(im, max(im.shape[:2]) // 2) for im in images]
+    shapes = [im.shape[:2] for im in small]
+    hand = pair_regions(*hand_labels(data, k, shapes))
+    laplacian = matting_laplacian(small[0])
+    params = StyleParams(iterations=iterations, init="transfer")
+    scores = {}
+    for name, regions in (("hand", hand), ("auto", downsized(auto, shapes))):
+        out = stylize(small[0], small[1], params, regions.content_masks, regions.style_masks, laplacian, device).image
+        scores[name] = score_all(small[0], small[1], out, laplacian, hand.content_masks, hand.style_masks)
+    return {m: getattr(scores["auto"], m) / getattr(scores["hand"], m) for m in ("photorealism", "style_distance")}
+
+
+def region_row(data: Path, k: int, size: int, options: SegmentOptions, device: str, proxy: bool = False,
+               short: int = 0) -> dict:
     """mIoU of the automatic regions of pair ``k`` against its hand masks, at ``size`` (and the
-    colour-transfer proxy ratios with ``proxy``)."""
+    colour-transfer proxy ratios with ``proxy``, the short ``dpst`` ratios with ``short``
+    iterations)."""
     images = [prepared(data / sub / f"{p}{k}.png", size) for p, sub in (("in", "input"), ("tar", "style"))]
     start = time.perf_counter()
     seg = automatic_segmentation(images[0], images[1], options, device=device)
@@ -94,6 +128,8 @@ def region_row(data: Path, k: int, size: int, options: SegmentOptions, device: s
            "source": seg.source, "detail": seg.detail, "merges": merges, "seconds": seconds}
     if proxy:
         row["proxy"] = proxy_ratios(images, pairs, truth)
+    if short:
+        row["short"] = short_ratios(images, pairs, data, k, short, device)
     return row
 
 
@@ -130,12 +166,13 @@ def quality_row(data: Path, k: int, args: argparse.Namespace) -> dict:
 
 def print_regions(rows: list[dict]) -> None:
     """One line per pair and the median mIoU."""
-    proxy = all("proxy" in r for r in rows)
-    extra = f" {'proxy auto/hand':>15} {'one/hand':>8}" if proxy else ""
+    proxy, short = all("proxy" in r for r in rows), all("short" in r for r in rows)
+    extra = (f" {'proxy auto/hand':>15} {'one/hand':>8}" if proxy else "") + (f" {'short photo':>11} {'style':>6}" if short else "")
     print(f"{'pair':>6} {'mIoU':>6} {'auto':>5} {'hand':>5} {'seconds':>8}{extra}  source, disagreement by count")
     for r in rows:
         disagreement = r["detail"].get("disagreement") or {}
-        extra = f" {r['proxy']['auto']:15.3f} {r['proxy']['one_region']:8.3f}" if proxy else ""
+        extra = (f" {r['proxy']['auto']:15.3f} {r['proxy']['one_region']:8.3f}" if proxy else "") + (
+            f" {r['short']['photorealism']:11.3f} {r['short']['style_distance']:6.3f}" if short else "")
         print(f"{r['pair']:>6} {r['miou']:6.3f} {r['auto_regions']:>5} {r['hand_regions']:>5} {r['seconds']:8.2f}{extra}"
               f"  {r['source']} {' '.join(f'{k}:{v:.3f}' for k, v in disagreement.items())}")
     values = [r["miou"] for r in rows]
@@ -146,6 +183,10 @@ def print_regions(rows: list[dict]) -> None:
         print(f"proxy style distance auto/hand: median {statistics.median(ratios):.3f}, mean {statistics.mean(ratios):.3f}, "
               f"pairs within 10%: {sum(v <= 1.1 for v in ratios)}/{len(ratios)}; one region/hand: median "
               f"{statistics.median(r['proxy']['one_region'] for r in rows):.3f}")
+    if short:
+        med = {m: statistics.median(r["short"][m] for r in rows) for m in ("photorealism", "style_distance")}
+        print(f"short dpst auto/hand: median photorealism {med['photorealism']:.3f}, "
+              f"style distance {med['style_distance']:.3f}")
 
 
 def print_quality(rows: list[dict]) -> None:
@@ -174,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--segmentation-weights", default=None, help="ADE20K PSPNet weights URI#sha256=HEX")
     p.add_argument("--device", default="auto")
     p.add_argument("--proxy", action="store_true", help="also the colour-transfer proxy of the style distance")
+    p.add_argument("--short", type=int, default=0, metavar="N",
+                   help="also short dpst runs (N + N iterations at half the size), auto vs hand masks")
     p.add_argument("--quality", action="store_true", help="also run the flow with hand and automatic masks")
     p.add_argument("--iterations", type=int, default=200)
     p.add_argument("--init", default="transfer", choices=["noise", "content", "transfer"])
@@ -185,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     data, device = Path(args.data), str(resolve_device(args.device))
     options = SegmentOptions(regions=args.regions, model=args.segmentation_weights)
     pairs = [int(x) for x in args.pairs.split(",")]
-    regions = [region_row(data, k, args.size, options, device, args.proxy) for k in pairs]
+    regions = [region_row(data, k, args.size, options, device, args.proxy, args.short) for k in pairs]
     print(f"# automatic regions vs hand masks, size={args.size} device={device}")
     print_regions(regions)
     results = {"args": vars(args), "regions": regions}
