@@ -116,9 +116,11 @@ def test_a_real_pair_matches_its_hand_masks(vgg, dpst_data):
         mask = fit_mask(load_mask(mask_uri), photo.shape[:2], image.shape[:2], mask_uri)
         images.append(image)
         truth.append(np.array([["black", "red"].index(n) for n in mask.names])[mask.labels])
-    seg = cs.cosegment(images[0], images[1], vgg)
+    # at 128 px the full range (up to 6) splits this sky and sea finer than at working sizes
+    seg = cs.cosegment(images[0], images[1], vgg, max_regions=4)
     auto = [seg.content.labels, seg.style.labels]
     assert len(seg.content.names) <= 4
+    assert matched_miou(auto, truth)[0] > 0.7  # one-to-one: 0.82 here
     # the regions refine the hand masks (sky and sea): each lies within one hand region, so
     # giving each its majority hand label reproduces the hand masks (one-to-one matching would
     # count a split sky as a miss)
@@ -127,4 +129,4 @@ def test_a_real_pair_matches_its_hand_masks(vgg, dpst_data):
         np.add.at(votes, (a.ravel(), t.ravel()), 1)
     majority = votes.argmax(1)
     miou, _ = matched_miou([majority[a] for a in auto], truth)
-    assert miou > 0.85, miou  # 0.88 here; sky and sea in one region would score 0.5 at most
+    assert miou > 0.85, miou  # 0.97 here; sky and sea in one region would score 0.5 at most
