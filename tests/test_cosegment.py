@@ -89,6 +89,24 @@ def test_islands_join_their_surroundings():
     assert (cleaned[:20] == 0).all() and (cleaned[20:] == 1).all()
 
 
+def test_a_piece_far_below_its_counterpart_region_is_displaced():
+    content = np.zeros((40, 40), dtype=np.int32)
+    content[20:] = 1  # sky above ground
+    style = np.zeros((40, 40), dtype=np.int32)
+    style[16:] = 1
+    style[32:, :12] = 0  # a dark corner of the ground that looks like sky to the features
+    content_pieces, style_pieces = cs.displaced_pieces([content, style])
+    assert content_pieces == []  # the content's sky lies within the heights of the style's
+    assert len(style_pieces) == 1
+    mask, region = style_pieces[0]
+    assert region == 0 and mask.sum() == 8 * 12 and mask[32:, :12].all()
+    style[32:, :12] = 1
+    style[8:14, 30:] = 1  # a cloud bank high up, joined with the ground: displaced too
+    style[:4, :4] = 1  # a sliver below the minimum share is left to the island cleaning
+    pieces = cs.displaced_pieces([content, style], min_share=0.02)[1]
+    assert [(m.sum(), k) for m, k in pieces] == [(60, 1)]
+
+
 def test_refinement_snaps_a_blurry_boundary_to_the_image_edge():
     h, w = 64, 64
     image = np.zeros((h, w, 3), np.float32)
