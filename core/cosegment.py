@@ -247,6 +247,8 @@ def displaced_pieces(labels: list[np.ndarray], min_share: float = MIN_ISLAND) ->
     The height descriptor alone cannot keep a sky apart from a dark, smooth foreground that the
     deep features see as alike: weighted enough to do it, it cuts skylines into horizontal bands.
     Judged per connected piece against the counterpart region, it cuts nothing that is continuous.
+    A region's largest piece in an image is never displaced: the two photos may frame the same
+    stuff higher or lower (a skyline at a third of one and two thirds of the other).
     """
     ranges = []
     for lab in labels:
@@ -262,8 +264,9 @@ def displaced_pieces(labels: list[np.ndarray], min_share: float = MIN_ISLAND) ->
             pieces, n = scipy.ndimage.label(lab == k)
             sizes, min_pixels = np.bincount(pieces.ravel()), max(1, int(min_share * lab.size))
             means = scipy.ndimage.mean(h, pieces, np.arange(1, n + 1))
+            body = int(sizes[1:].argmax()) + 1  # the region's main piece stays: framings differ
             for piece in range(1, n + 1):
-                if sizes[piece] >= min_pixels and not low - HEIGHT_MARGIN <= means[piece - 1] <= high + HEIGHT_MARGIN:
+                if piece != body and sizes[piece] >= min_pixels and not low - HEIGHT_MARGIN <= means[piece - 1] <= high + HEIGHT_MARGIN:
                     pieces_i.append((pieces == piece, int(k)))
         found.append(pieces_i)
     return found

@@ -105,6 +105,9 @@ def test_a_piece_far_below_its_counterpart_region_is_displaced():
     style[:4, :4] = 1  # a sliver below the minimum share is left to the island cleaning
     pieces = cs.displaced_pieces([content, style], min_share=0.02)[1]
     assert [(m.sum(), k) for m, k in pieces] == [(60, 1)]
+    framed_lower = np.ones((40, 40), dtype=np.int32)
+    framed_lower[:36] = 0  # the style's region 1 lies wholly below the content's: not displaced
+    assert cs.displaced_pieces([content, framed_lower]) == [[], []]
 
 
 def test_refinement_snaps_a_blurry_boundary_to_the_image_edge():
