@@ -151,3 +151,17 @@ def test_a_real_pair_matches_its_hand_masks(vgg, dpst_data):
     majority = votes.argmax(1)
     miou, _ = matched_miou([majority[a] for a in auto], truth)
     assert miou > 0.85, miou  # 0.97 here; sky and sea in one region would score 0.5 at most
+
+
+def test_a_shadowed_foreground_is_not_paired_with_the_sky(vgg, dpst_data):
+    # pair 14: the style's dark, smooth foreground (bottom left) looks like sky to the deep
+    # features; at 256 px it joined the sky's region until displaced pieces went to their next region
+    images = [resize_long_side(load_image(str(dpst_data / sub / f"{prefix}14.png")), 256)
+              for prefix, sub in (("in", "input"), ("tar", "style"))]
+    seg = cs.cosegment(images[0], images[1], vgg)
+    style = seg.style.labels
+    h, w = style.shape
+    sky = np.bincount(style[: h // 5].ravel()).argmax()
+    assert (style[int(h * 0.8):, : w // 4] == sky).mean() < 0.1
+    content = seg.content.labels
+    assert (content[: content.shape[0] // 5] == sky).mean() > 0.9  # the content's sky is that region too
