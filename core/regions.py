@@ -7,6 +7,7 @@ from the whole style image; style regions absent from the content are unused.
 Automatic segmentations are grouped first (semantic grouping): labelled classes merge when their
 similarity reaches a threshold (``merge_similar``), and regions that are missing from one image
 or too small to carry a style join their most similar region present in both (``merge_unshared``).
+Their pairs have soft borders (``optimisation_masks``): an automatic border is only an estimate.
 """
 
 from __future__ import annotations
@@ -16,10 +17,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from photostyle.core.masks import LabelMap
+from photostyle.core.postprocess import guided_filter
 
 WHOLE_IMAGE = "whole-image"
 #: Regions covering less than this fraction of either image join a region present in both.
 DEFAULT_MIN_SHARE = 0.02
+#: Soft borders of automatic regions: colour guided-filter radius (fraction of the long side) and
+#: regularisation. An automatic border may sit a few pixels off the true edge, and a hard one makes
+#: the optimiser paint two regions' styles right up to it; blended weights let the matting
+#: Laplacian place the change on the edge. On the DPST pairs (short runs at 128 px, scored over the
+#: hand regions) the median photorealism ratio auto/hand went 1.128 -> 1.079 with 1/32, the style
+#: distance ratio 1.192 -> 1.201, and on the hand masks themselves it changed neither (0.996, 1.008).
+SOFT_BORDER_RADIUS, SOFT_BORDER_EPS = 1 / 32, 1e-3
 
 
 @dataclass
@@ -30,10 +39,31 @@ class RegionPairs:
     style_masks: np.ndarray
     names: list[str]
     unmatched: list[str]
+    soft_borders: bool = False  # automatic regions: the optimiser blends them across their borders
 
     def __post_init__(self) -> None:
         if len(self.content_masks) != len(self.style_masks) or len(self.names) != len(self.content_masks):
             raise ValueError("content masks, style masks and names must have the same length")
+
+
+def soft_masks(masks: np.ndarray, image: np.ndarray, radius: float = SOFT_BORDER_RADIUS,
+               eps: float = SOFT_BORDER_EPS) -> np.ndarray:
+    """Region masks (K,H,W) of an image as weights in [0, 1] that blend across the regions'
+    borders along the image's edges, summing to 1 where the masks cover the image."""
+    hard = np.moveaxis(np.asarray(masks, np.float64), 0, -1)
+    window = max(1, round(max(image.shape[:2]) * radius))
+    soft = np.clip(guided_filter(hard, np.asarray(image, np.float64), window, eps), 0.0, None)
+    total = soft.sum(-1, keepdims=True)
+    soft = np.where(total > 0, soft / np.maximum(total, 1e-12), hard) * hard.sum(-1, keepdims=True).clip(0, 1)
+    return np.moveaxis(soft, -1, 0).astype(np.float32)
+
+
+def optimisation_masks(pairs: RegionPairs, content: np.ndarray, style: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The content's and the style's masks as the optimiser takes them: soft borders for
+    automatic regions, the user's masks as drawn."""
+    if not pairs.soft_borders:
+        return pairs.content_masks, pairs.style_masks
+    return soft_masks(pairs.content_masks, content), soft_masks(pairs.style_masks, style)
 
 
 def single_region(shape: tuple[int, int]) -> LabelMap:

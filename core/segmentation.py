@@ -144,7 +144,9 @@ def group_pair(seg: Segmentation, options: SegmentOptions) -> tuple[RegionPairs,
         merges.update({n: group for group in content.names for n in group.split("+") if n in before and n != group})
     content, style, unshared = merge_unshared(content, style, similarity, options.min_share)
     merges.update(unshared)
-    return pair_regions(content, style), merges
+    pairs = pair_regions(content, style)
+    pairs.soft_borders = seg.source in (COSEGMENT, MODEL)
+    return pairs, merges
 
 
 def check_model_weights(spec: str, storage_options: dict | None = None) -> None:

@@ -221,7 +221,7 @@ def stylize(content: np.ndarray, style: np.ndarray, params: StyleParams = StyleP
     """Stylise ``content`` (HxWx3 in [0,1]) like ``style``.
 
     ``content_masks`` (K,H,W) and ``style_masks`` (K,Hs,Ws) pair region k of the content with
-    region k of the style (``dpst`` only). ``laplacian`` is the content's matting Laplacian,
+    region k of the style (``dpst`` only); boolean, or soft weights in [0, 1]. ``laplacian`` is the content's matting Laplacian,
     required by ``dpst``'s second stage.
     """
     if params.method == "dpst" and laplacian is None:
@@ -235,13 +235,14 @@ def stylize(content: np.ndarray, style: np.ndarray, params: StyleParams = StyleP
     c = _to_tensor(content, dev)
     s = _to_tensor(style, dev)
     paired = params.method == "dpst" and content_masks is not None and style_masks is not None
-    cmasks = np.asarray(content_masks, bool) if paired else np.ones((1, *content.shape[:2]), bool)
-    smasks = np.asarray(style_masks, bool) if paired else np.ones((1, *style.shape[:2]), bool)
-    cm = torch.from_numpy(cmasks.astype(np.float32)).to(dev)
-    sm = torch.from_numpy(smasks.astype(np.float32)).to(dev)
+    cmasks = region_weights(content_masks, content.shape[:2]) if paired else np.ones((1, *content.shape[:2]), np.float32)
+    smasks = region_weights(style_masks, style.shape[:2]) if paired else np.ones((1, *style.shape[:2]), np.float32)
+    cm = torch.from_numpy(cmasks).to(dev)
+    sm = torch.from_numpy(smasks).to(dev)
     history: list[dict] = []
     objective = _Objective(vgg, params, c, s, cm, sm, None)
-    x0 = initial_image(c, params, partial(region_colour_transfer, content, style, cmasks, smasks))
+    x0 = initial_image(c, params, partial(region_colour_transfer, content, style, strongest_region(cmasks),
+                                          strongest_region(smasks)))
     x = _run_stage(objective, x0, params, "gatys" if params.method == "gatys" else "segmented",
                    progress, history)
     if params.method == "dpst":
@@ -251,6 +252,24 @@ def stylize(content: np.ndarray, style: np.ndarray, params: StyleParams = StyleP
     if params.postprocess == "affine":
         image = smooth_local_affine(image, content.astype(np.float32))
     return StyleResult(image, history, time.perf_counter() - start, str(dev))
+
+
+def region_weights(masks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Region masks (K,H,W) as float32 weights: boolean masks, or soft ones with values in [0, 1]."""
+    weights = np.asarray(masks, np.float32)
+    if weights.ndim != 3 or weights.shape[1:] != tuple(shape):
+        raise ValueError(f"region masks {weights.shape} do not fit an image of {tuple(shape)}")
+    if weights.size and (weights.min() < 0 or weights.max() > 1):
+        raise ValueError(f"region masks must lie in [0, 1], not [{weights.min():g}, {weights.max():g}]")
+    return weights
+
+
+def strongest_region(weights: np.ndarray) -> np.ndarray:
+    """Boolean masks (K,H,W) giving each pixel to its region of largest weight (pixels in no region
+    stay out): the colour-transfer start keeps sharp regions, since blending two regions'
+    colour statistics across a soft border leaves colours that match neither."""
+    top = np.arange(len(weights))[:, None, None] == weights.argmax(0)
+    return top & (weights.sum(0) > 0)
 
 
 def _last_layer(params: StyleParams) -> str:

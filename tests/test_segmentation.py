@@ -82,3 +82,16 @@ def test_similar_classes_merge_transitively_like_automated_dpst():
     assert group_sim.shape == (2, 2) and group_sim[built, built] == 1.0
     c2, _, _ = merge_similar(content, style, sim, threshold=0.9)  # stricter: nothing merges
     assert sorted(c2.names) == ["building", "house", "sky", "skyscraper"]
+
+
+def test_automatic_regions_are_grouped_with_soft_borders_and_the_users_masks_are_not():
+    from photostyle.core.segmentation import Segmentation, group_pair
+
+    names = ["sky", "ground"]
+    content = LabelMap(labels(["0000", "0000", "1111", "1111"]), names)
+    style = LabelMap(labels(["0000", "1111", "1111", "1111"]), names)
+    similarity = np.array([[1.0, 0.1], [0.1, 1.0]])
+    for source, soft in ((COSEGMENT, True), (MODEL, True), (USER_MASK, False)):
+        seg = Segmentation(content, style, source, None if source == USER_MASK else similarity)
+        pairs, _ = group_pair(seg, SegmentOptions())
+        assert pairs.names == names and pairs.soft_borders is soft, source

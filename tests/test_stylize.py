@@ -71,3 +71,25 @@ def test_dpst_requires_a_laplacian_and_bad_params_are_rejected():
 def test_params_round_trip_through_dict():
     p = StyleParams(method="gatys", iterations=7, style_layers=("conv1_1",))
     assert StyleParams.from_dict(p.to_dict()) == p
+
+
+def test_soft_masks_are_taken_and_the_transfer_start_uses_each_pixels_strongest_region():
+    from photostyle.core.stylize import strongest_region
+
+    content, style = _images()
+    cm = np.zeros((2, 48, 64), np.float32)
+    cm[0] = np.clip((40 - np.arange(64)) / 16, 0, 1)[None]  # a ramp from region 0 to region 1
+    cm[1] = 1 - cm[0]
+    sm = np.zeros((2, 40, 56), np.float32)
+    sm[0, :, :28], sm[1, :, 28:] = 1, 1
+    hard = strongest_region(cm)
+    assert hard.dtype == bool and hard.sum(0).max() == 1 and hard[0, :, :32].all() and hard[1, :, 33:].all()
+    result = stylize(content, style, StyleParams(iterations=3, init="transfer"), cm, sm,
+                     matting_laplacian(content), device="cpu")
+    assert np.isfinite(result.image).all() and [h["stage"] for h in result.history][-1] == "photorealistic"
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        stylize(content, style, StyleParams(iterations=1, init="content"), cm * 2, sm, matting_laplacian(content),
+                device="cpu")
+    with pytest.raises(ValueError, match="do not fit"):
+        stylize(content, style, StyleParams(iterations=1, init="content"), cm[:, :40], sm, matting_laplacian(content),
+                device="cpu")
