@@ -221,8 +221,8 @@ def stylize(content: np.ndarray, style: np.ndarray, params: StyleParams = StyleP
     """Stylise ``content`` (HxWx3 in [0,1]) like ``style``.
 
     ``content_masks`` (K,H,W) and ``style_masks`` (K,Hs,Ws) pair region k of the content with
-    region k of the style (``dpst`` only); boolean, or soft weights in [0, 1]. ``laplacian`` is the content's matting Laplacian,
-    required by ``dpst``'s second stage.
+    region k of the style (``dpst`` only); boolean, or soft weights in [0, 1]. ``laplacian`` is the
+    content's matting Laplacian, required by ``dpst``'s second stage.
     """
     if params.method == "dpst" and laplacian is None:
         raise ValueError("method 'dpst' needs the content's matting Laplacian")
