@@ -10,11 +10,12 @@
    distance (it overstates changes) and is the quick way to try segmentation settings. It sees
    nothing of photorealism.
    ``--short N`` (minutes for the ten pairs): ``dpst`` itself, N + N iterations from the
-   colour-transfer start at half the size, with the automatic regions (downsized, soft borders as the
-   optimize stage gives them) and with the hand masks; photorealism and style distance over the hand regions as ratios auto / hand. At
-   ``--size 256 --short 50`` it ranked the ten pairs' full-run ratios with Spearman 0.88
-   (photorealism) and 0.95 (style distance), measured before soft borders. Small changes to the
-   regions can move one pair's ratios by 10-30 %, so read it as a median over the ten pairs.
+   colour-transfer start at half the size, with the automatic regions (downsized, soft borders as
+   the optimize stage gives them) and with the hand masks; photorealism and style distance over
+   the hand regions as ratios auto / hand. At ``--size 256 --short 50`` it ranked the ten pairs'
+   full-run ratios with Spearman 0.88 (photorealism) and 0.95 (style distance), measured before
+   soft borders. Small changes to the regions can move one pair's ratios by 10-30 %, so read it
+   as a median over the ten pairs.
 3. Quality (``--quality``): the ``stylize-pair`` flow run twice per pair, with the hand masks and
    with none (automatic segmentation), both outputs scored the same way: structure,
    photorealism (matting-Laplacian energy per pixel) and style distance measured over the *hand*
