@@ -89,6 +89,39 @@ def test_islands_join_their_surroundings():
     assert (cleaned[:20] == 0).all() and (cleaned[20:] == 1).all()
 
 
+def test_a_piece_far_below_its_counterpart_region_is_displaced():
+    content = np.zeros((40, 40), dtype=np.int32)
+    content[20:] = 1  # sky above ground
+    style = np.zeros((40, 40), dtype=np.int32)
+    style[16:] = 1
+    style[32:, :12] = 0  # a dark corner of the ground that looks like sky to the features
+    content_pieces, style_pieces = cs.displaced_pieces([content, style])
+    assert content_pieces == []  # the content's sky lies within the heights of the style's
+    assert len(style_pieces) == 1
+    mask, region = style_pieces[0]
+    assert region == 0 and mask.sum() == 8 * 12 and mask[32:, :12].all()
+    style[32:, :12] = 1
+    style[8:14, 30:] = 1  # a cloud bank high up, joined with the ground: displaced too
+    style[:4, :4] = 1  # a sliver below the minimum share is left to the island cleaning
+    pieces = cs.displaced_pieces([content, style], min_share=0.02)[1]
+    assert [(m.sum(), k) for m, k in pieces] == [(60, 1)]
+
+
+def test_only_the_chosen_clustering_moves_displaced_pieces():
+    """Candidates are judged as clustered; the chosen one's displaced pieces then move."""
+    centroids = np.array([[0.0, 0.0], [4.0, 0.0]])
+    content = np.zeros((16, 16, 2))
+    content[8:] = centroids[1]  # sky above ground
+    style = content.copy()
+    style[12:, :6] = [1.5, 0.0]  # a dark corner of the ground that is nearer the sky's centroid
+    images = (np.full((64, 64, 3), 0.5, np.float32),) * 2
+    kept = cs.label_pair((content, style), centroids, 1.0, images)[1]
+    moved = cs.label_pair((content, style), centroids, 1.0, images, displace=True)[1]
+    corner = (slice(54, 64), slice(0, 16))
+    assert (kept[corner] == 0).all() and (moved[corner] == 1).all()
+    assert (moved[:28] == 0).all() and (moved[36:] == 1).all()
+
+
 def test_refinement_snaps_a_blurry_boundary_to_the_image_edge():
     h, w = 64, 64
     image = np.zeros((h, w, 3), np.float32)
