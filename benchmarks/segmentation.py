@@ -20,11 +20,19 @@
    with none (automatic segmentation), both outputs scored the same way: structure,
    photorealism (matting-Laplacian energy per pixel) and style distance measured over the *hand*
    regions, so the two runs are judged by one yardstick. Prints ratios auto / hand and medians.
+   ``--variants hand`` makes only the hand-mask runs (e.g. ahead of a change to the segmenter).
+4. Repeats: ``--jitter SEED`` first adds seeded noise of up to one grey level to the content
+   photos (a copy under ``--out``), a second sample of every pair: one run's ratios move by
+   10-30 % when a few percent of its labels change. ``--combine DIR,DIR,...`` then takes the
+   runs' results.json together: per pair the median ratio over the runs, the median of those
+   over the pairs, and how far the hand-mask runs moved between runs (the benchmark's own noise).
 
     python benchmarks/segmentation.py --size 350
     python benchmarks/segmentation.py --size 256 --proxy [--regions 4]
     python benchmarks/segmentation.py --size 256 --short 50
     python benchmarks/segmentation.py --size 256 --quality --iterations 200
+    python benchmarks/segmentation.py --size 256 --quality --iterations 200 --jitter 1 --out J1
+    python benchmarks/segmentation.py --combine bench-out/segmentation,J1
 """
 
 from __future__ import annotations
@@ -72,6 +80,26 @@ def prepared(path: Path, size: int) -> np.ndarray:
     """The photo as the prepare stage stores it: resized, then rounded to 8 bits (the flow's
     segmentation sees these pixels)."""
     return decode_image(encode_image(resize_long_side(load_image(str(path)), size)), str(path))
+
+
+def jittered_data(data: Path, out: Path, seed: int, pairs: list[int]) -> Path:
+    """A copy of the dpst folder whose content photos carry seeded noise of up to one grey level
+    (styles and masks linked as they are): a second sample of a pair, since a run's ratios move by
+    10-30 % when a few percent of its labels change."""
+    from PIL import Image
+
+    root = out / f"jitter{seed}"
+    for sub in ("style", "segmentation"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        for f in sorted((data / sub).iterdir()):
+            if not (root / sub / f.name).exists():
+                (root / sub / f.name).symlink_to(f.resolve())
+    (root / "input").mkdir(parents=True, exist_ok=True)
+    for k in pairs:
+        photo = np.asarray(Image.open(data / "input" / f"in{k}.png").convert("RGB"), dtype=np.int16)
+        noise = np.random.default_rng([seed, k]).integers(-1, 2, size=photo.shape, dtype=np.int16)
+        Image.fromarray(np.clip(photo + noise, 0, 255).astype(np.uint8)).save(root / "input" / f"in{k}.png")
+    return root
 
 
 def transfer_distance(images: list[np.ndarray], regions: RegionPairs, hand: RegionPairs) -> float:
@@ -147,7 +175,7 @@ def quality_row(data: Path, k: int, args: argparse.Namespace) -> dict:
     root = str(Path(args.out) / "artifacts")
     store = ArtifactStore(root)
     scores, ratios = {}, {}
-    for variant in ("hand", "auto"):
+    for variant in args.variants.split(","):
         masks = {"content_mask": str(data / "segmentation" / f"in{k}.png"),
                  "style_mask": str(data / "segmentation" / f"tar{k}.png")} if variant == "hand" else {}
         out = Path(args.out) / variant / f"out{k}.png"
@@ -165,7 +193,8 @@ def quality_row(data: Path, k: int, args: argparse.Namespace) -> dict:
         scores[variant]["regions"] = len(sidecar["regions"])
         scores[variant]["seconds"] = sum(s["seconds"] or 0 for s in stages.values())
     for metric in ("structure", "photorealism", "style_distance"):
-        ratios[metric] = scores["auto"][metric] / scores["hand"][metric]
+        if len(scores) == 2:
+            ratios[metric] = scores["auto"][metric] / scores["hand"][metric]
     return {"pair": k, "scores": scores, "ratios": ratios}
 
 
@@ -211,6 +240,43 @@ def print_quality(rows: list[dict]) -> None:
           f"style distance {mh['style_distance']:.3f} vs {ma['style_distance']:.3f}")
 
 
+def combine(folders: list[str]) -> dict:
+    """The quality runs in ``folders`` (results.json each, e.g. one without jitter and others with
+    it) taken together: per pair, the median of its auto/hand ratios over the runs; and how far
+    the hand-mask runs themselves move between runs (each over the first), the benchmark's noise."""
+    runs = [json.loads(Path(f, "results.json").read_text()) for f in folders]
+    by_pair = [{r["pair"]: r for r in run["quality"]} for run in runs]
+    pairs = [k for k in by_pair[0] if all(k in b for b in by_pair)]
+    rows = []
+    for k in pairs:
+        row = {"pair": k}
+        for m in ("photorealism", "style_distance"):
+            row[m] = [b[k]["ratios"][m] for b in by_pair]
+            row[f"hand_{m}"] = [b[k]["scores"]["hand"][m] / by_pair[0][k]["scores"]["hand"][m] for b in by_pair[1:]]
+        rows.append(row)
+    return {"runs": folders, "rows": rows}
+
+
+def print_combined(combined: dict) -> None:
+    """Per pair: the ratios of every run, their median, and the hand runs' drift; then medians."""
+    rows, n = combined["rows"], len(combined["runs"])
+    print(f"# {n} quality runs: {', '.join(combined['runs'])}")
+    print(f"{'pair':>6} | {'photo auto/hand per run':>24} {'median':>7} | {'style auto/hand per run':>24} {'median':>7} | "
+          f"hand drift photo style")
+    for r in rows:
+        cells = [" ".join(f"{v:.3f}" for v in r[m]) for m in ("photorealism", "style_distance")]
+        drift = " ".join(f"{p:.3f}/{s:.3f}" for p, s in zip(r["hand_photorealism"], r["hand_style_distance"]))
+        print(f"{r['pair']:>6} | {cells[0]:>24} {statistics.median(r['photorealism']):7.3f} | "
+              f"{cells[1]:>24} {statistics.median(r['style_distance']):7.3f} | {drift}")
+    for m in ("photorealism", "style_distance"):
+        per_run = [statistics.median(r[m][i] for r in rows) for i in range(n)]
+        pooled = statistics.median(statistics.median(r[m]) for r in rows)
+        drift = [abs(v - 1) for r in rows for v in r[f"hand_{m}"]]
+        print(f"{m}: median over pairs of the per-pair medians {pooled:.3f}; per run "
+              f"{' '.join(f'{v:.3f}' for v in per_run)}; hand runs move by a median "
+              f"{statistics.median(drift) * 100 if drift else 0:.1f} % between runs")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(DEFAULT_DATA), help="the dpst folder (input, style, segmentation)")
@@ -223,16 +289,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--short", type=int, default=0, metavar="N",
                    help="also short dpst runs (N + N iterations at half the size), auto vs hand masks")
     p.add_argument("--quality", action="store_true", help="also run the flow with hand and automatic masks")
+    p.add_argument("--variants", default="hand,auto", choices=["hand,auto", "hand", "auto"],
+                   help="which quality runs to make (the ratios need both)")
     p.add_argument("--iterations", type=int, default=200)
     p.add_argument("--init", default="transfer", choices=["noise", "content", "transfer"])
     p.add_argument("--postprocess", default="none", choices=["none", "affine"])
+    p.add_argument("--jitter", type=int, default=0, metavar="SEED",
+                   help="add seeded noise of up to one grey level to the content photos (0: none)")
     p.add_argument("--out", default="bench-out/segmentation", help="folder for outputs and results.json")
+    p.add_argument("--combine", default="", metavar="DIR,DIR,...",
+                   help="only combine earlier --quality runs' results.json (first without jitter)")
     args = p.parse_args(argv)
+    if args.combine:
+        combined = combine(args.combine.split(","))
+        print_combined(combined)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        Path(args.out, "combined.json").write_text(json.dumps(combined, indent=2))
+        return 0
     from photostyle.core.stylize import resolve_device
 
     data, device = Path(args.data), str(resolve_device(args.device))
     options = SegmentOptions(regions=args.regions, model=args.segmentation_weights)
     pairs = [int(x) for x in args.pairs.split(",")]
+    if args.jitter:
+        data = jittered_data(data, Path(args.out), args.jitter, pairs)
     regions = [region_row(data, k, args.size, options, device, args.proxy, args.short) for k in pairs]
     print(f"# automatic regions vs hand masks, size={args.size} device={device}")
     print_regions(regions)
@@ -244,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pair {k} done ({time.perf_counter() - start:.0f} s elapsed)", file=sys.stderr, flush=True)
         print(f"# dpst with hand vs automatic masks, size={args.size} iterations={args.iterations}/stage "
               f"init={args.init} postprocess={args.postprocess}; style distance over the hand regions")
-        print_quality(quality)
+        if all(r["ratios"] for r in quality):
+            print_quality(quality)
         results["quality"] = quality
     Path(args.out).mkdir(parents=True, exist_ok=True)
     Path(args.out, "results.json").write_text(json.dumps(results, indent=2, default=float))
