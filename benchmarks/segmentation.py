@@ -242,39 +242,47 @@ def print_quality(rows: list[dict]) -> None:
 
 def combine(folders: list[str]) -> dict:
     """The quality runs in ``folders`` (results.json each, e.g. one without jitter and others with
-    it) taken together: per pair, the median of its auto/hand ratios over the runs; and how far
-    the hand-mask runs themselves move between runs (each over the first), the benchmark's noise."""
+    it) taken together: per pair, the median of its auto/hand ratios over the runs that have both
+    halves; and how far the hand-mask runs themselves move between runs (each over the first run
+    with hand masks), the benchmark's noise. A ``--variants hand`` run adds to the drift only."""
     runs = [json.loads(Path(f, "results.json").read_text()) for f in folders]
     by_pair = [{r["pair"]: r for r in run["quality"]} for run in runs]
     pairs = [k for k in by_pair[0] if all(k in b for b in by_pair)]
     rows = []
     for k in pairs:
         row = {"pair": k}
+        rated = [b[k]["ratios"] for b in by_pair if b[k]["ratios"]]
+        hands = [b[k]["scores"]["hand"] for b in by_pair if "hand" in b[k]["scores"]]
         for m in ("photorealism", "style_distance"):
-            row[m] = [b[k]["ratios"][m] for b in by_pair]
-            row[f"hand_{m}"] = [b[k]["scores"]["hand"][m] / by_pair[0][k]["scores"]["hand"][m] for b in by_pair[1:]]
+            row[m] = [r[m] for r in rated]
+            row[f"hand_{m}"] = [h[m] / hands[0][m] for h in hands[1:]]
         rows.append(row)
     return {"runs": folders, "rows": rows}
 
 
 def print_combined(combined: dict) -> None:
     """Per pair: the ratios of every run, their median, and the hand runs' drift; then medians."""
-    rows, n = combined["rows"], len(combined["runs"])
-    print(f"# {n} quality runs: {', '.join(combined['runs'])}")
+    rows = combined["rows"]
+    print(f"# {len(combined['runs'])} quality runs: {', '.join(combined['runs'])}")
     print(f"{'pair':>6} | {'photo auto/hand per run':>24} {'median':>7} | {'style auto/hand per run':>24} {'median':>7} | "
           f"hand drift photo style")
+    def med(values: list[float]) -> str:
+        return f"{statistics.median(values):7.3f}" if values else f"{'-':>7}"
+
     for r in rows:
         cells = [" ".join(f"{v:.3f}" for v in r[m]) for m in ("photorealism", "style_distance")]
         drift = " ".join(f"{p:.3f}/{s:.3f}" for p, s in zip(r["hand_photorealism"], r["hand_style_distance"]))
-        print(f"{r['pair']:>6} | {cells[0]:>24} {statistics.median(r['photorealism']):7.3f} | "
-              f"{cells[1]:>24} {statistics.median(r['style_distance']):7.3f} | {drift}")
+        print(f"{r['pair']:>6} | {cells[0]:>24} {med(r['photorealism'])} | {cells[1]:>24} {med(r['style_distance'])} | {drift}")
     for m in ("photorealism", "style_distance"):
-        per_run = [statistics.median(r[m][i] for r in rows) for i in range(n)]
-        pooled = statistics.median(statistics.median(r[m]) for r in rows)
         drift = [abs(v - 1) for r in rows for v in r[f"hand_{m}"]]
+        moved = f"hand runs move by a median {statistics.median(drift) * 100 if drift else 0:.1f} % between runs"
+        if not rows or not all(r[m] for r in rows):
+            print(f"{m}: {moved}")
+            continue
+        per_run = [statistics.median(r[m][i] for r in rows) for i in range(min(len(r[m]) for r in rows))]
+        pooled = statistics.median(statistics.median(r[m]) for r in rows)
         print(f"{m}: median over pairs of the per-pair medians {pooled:.3f}; per run "
-              f"{' '.join(f'{v:.3f}' for v in per_run)}; hand runs move by a median "
-              f"{statistics.median(drift) * 100 if drift else 0:.1f} % between runs")
+              f"{' '.join(f'{v:.3f}' for v in per_run)}; {moved}")
 
 
 def main(argv: list[str] | None = None) -> int:
