@@ -67,6 +67,19 @@ def test_agreement_rejects_a_segmentation_that_pairs_sky_with_ground():
     assert scores[4] > 1.5 * max(scores[2], scores[3]), scores
 
 
+def test_the_number_of_regions_is_chosen_by_its_candidates_mean():
+    """One lucky seed does not carry its number of regions: 3 has the single best candidate, but
+    2's candidates agree better on average, so 2 is chosen, with its own best candidate."""
+    agreement = {(2, 0): 3.1, (2, 100): 3.0, (2, 200): 3.05,
+                 (3, 0): 2.9, (3, 100): 3.6, (3, 200): 3.4,
+                 (4, 0): 5.0, (4, 100): 2.95, (4, 200): 5.2}
+    best, means = cs.choose_clustering(agreement)
+    assert best == (2, 100)
+    assert means == pytest.approx({2: 3.05, 3: 3.3, 4: 4.3833333})
+    # ties go to fewer regions, then to the lower seed
+    assert cs.choose_clustering({(3, 0): 1.0, (2, 100): 1.0, (2, 0): 1.0})[0] == (2, 0)
+
+
 def test_thin_seams_dissolve_but_thick_regions_stay():
     labels = np.zeros((64, 64), dtype=np.int32)
     labels[30:34] = 1  # a 4-px seam between regions 0 and 2: half-thickness 2 < 3 cells of 4 px
