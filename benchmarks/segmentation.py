@@ -121,7 +121,7 @@ def downsized(regions: RegionPairs, shapes: list[tuple[int, int]]) -> RegionPair
     """Paired regions brought to smaller (content, style) shapes (nearest)."""
     maps = [LabelMap(m.argmax(0).astype(np.int32), list(regions.names)) for m in (regions.content_masks, regions.style_masks)]
     small = pair_regions(*(fit_mask(m, m.labels.shape, shape, "regions") for m, shape in zip(maps, shapes)))
-    small.soft_borders, small.style_cores = regions.soft_borders, regions.style_cores
+    small.soft_borders = regions.soft_borders
     return small
 
 

@@ -7,8 +7,7 @@ from the whole style image; style regions absent from the content are unused.
 Automatic segmentations are grouped first (semantic grouping): labelled classes merge when their
 similarity reaches a threshold (``merge_similar``), and regions that are missing from one image
 or too small to carry a style join their most similar region present in both (``merge_unshared``).
-Their pairs reach the optimiser with soft borders on the content and only their cores on the style
-(``optimisation_masks``): an automatic border is only an estimate.
+Their pairs have soft borders (``optimisation_masks``): an automatic border is only an estimate.
 """
 
 from __future__ import annotations
@@ -16,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-import scipy.ndimage
 
 from photostyle.core.masks import LabelMap
 from photostyle.core.postprocess import guided_filter
@@ -32,9 +29,6 @@ DEFAULT_MIN_SHARE = 0.02
 #: hand regions) the median photorealism ratio auto/hand went 1.128 -> 1.079 with 1/32, the style
 #: distance ratio 1.192 -> 1.201, and on the hand masks themselves it changed neither (0.996, 1.008).
 SOFT_BORDER_RADIUS, SOFT_BORDER_EPS = 1 / 32, 1e-3
-#: Share of a style region that its core keeps at least, when the region is too thin for the
-#: border band to leave more (its innermost pixels).
-MIN_CORE_SHARE = 0.25
 
 
 @dataclass
@@ -46,7 +40,6 @@ class RegionPairs:
     names: list[str]
     unmatched: list[str]
     soft_borders: bool = False  # automatic regions: the optimiser blends them across their borders
-    style_cores: bool = False  # automatic regions: the style's statistics come from each region's core
 
     def __post_init__(self) -> None:
         if len(self.content_masks) != len(self.style_masks) or len(self.names) != len(self.content_masks):
@@ -65,40 +58,12 @@ def soft_masks(masks: np.ndarray, image: np.ndarray, radius: float = SOFT_BORDER
     return np.moveaxis(soft, -1, 0).astype(np.float32)
 
 
-def core_masks(masks: np.ndarray, radius: float = SOFT_BORDER_RADIUS, min_share: float = MIN_CORE_SHARE) -> np.ndarray:
-    """Region masks (K,H,W) less the band within ``radius`` (fraction of the long side) of another
-    region, as float32 weights in {0, 1}; the image's own frame is no border. A region too thin to
-    keep ``min_share`` of its pixels keeps its innermost ``min_share``.
-
-    An automatic style region is least sure near its border, and a few percent of a neighbour's
-    colours there (a horizon's haze in a sky) become part of the style the whole content region
-    is given.
-    """
-    masks = np.asarray(masks, bool)
-    width = radius * max(masks.shape[1:])
-    cores = np.zeros(masks.shape, np.float32)
-    for k, mask in enumerate(masks):
-        if mask.all() or not mask.any():
-            cores[k] = mask
-            continue
-        depth = scipy.ndimage.distance_transform_edt(np.pad(mask, 1, constant_values=True))[1:-1, 1:-1]
-        floor = min(width, float(np.quantile(depth[mask], 1.0 - min_share)))
-        cores[k] = mask & (depth >= floor)
-    return cores
-
-
 def optimisation_masks(pairs: RegionPairs, content: np.ndarray, style: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The content's and the style's masks as the optimiser takes them: for automatic regions,
-    soft borders on the content (``soft_borders``) and cores on the style (``style_cores``); the
-    user's masks as drawn."""
-    content_masks = soft_masks(pairs.content_masks, content) if pairs.soft_borders else pairs.content_masks
-    if pairs.style_cores:
-        style_masks = core_masks(pairs.style_masks)
-    elif pairs.soft_borders:
-        style_masks = soft_masks(pairs.style_masks, style)
-    else:
-        style_masks = pairs.style_masks
-    return content_masks, style_masks
+    """The content's and the style's masks as the optimiser takes them: soft borders for
+    automatic regions, the user's masks as drawn."""
+    if not pairs.soft_borders:
+        return pairs.content_masks, pairs.style_masks
+    return soft_masks(pairs.content_masks, content), soft_masks(pairs.style_masks, style)
 
 
 def single_region(shape: tuple[int, int]) -> LabelMap:

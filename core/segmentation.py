@@ -145,7 +145,7 @@ def group_pair(seg: Segmentation, options: SegmentOptions) -> tuple[RegionPairs,
     content, style, unshared = merge_unshared(content, style, similarity, options.min_share)
     merges.update(unshared)
     pairs = pair_regions(content, style)
-    pairs.soft_borders = pairs.style_cores = seg.source in (COSEGMENT, MODEL)
+    pairs.soft_borders = seg.source in (COSEGMENT, MODEL)
     return pairs, merges
 
 

@@ -11,7 +11,7 @@ from photostyle.tasks.options import cached_stage
 from photostyle.tasks.segment import load_segmentation
 
 STAGE = "group"
-VERSION = 4
+VERSION = 3
 
 
 def group_key(segments: ArtifactRef, options: SegmentOptions | None = None) -> str:
@@ -38,8 +38,6 @@ def group(segments: ArtifactRef, store: ArtifactStore, options: dict | None = No
         meta = {"names": pairs.names, "unmatched": pairs.unmatched, "merges": merges}
         if pairs.soft_borders:  # only then: the user's masks keep their artifacts' digests
             meta["soft_borders"] = True
-        if pairs.style_cores:
-            meta["style_cores"] = True
         return files, meta
 
     ref = store.get_or_create(STAGE, group_key(segments, opts), compute, refresh)
@@ -53,5 +51,4 @@ def group(segments: ArtifactRef, store: ArtifactStore, options: dict | None = No
 def load_pairs(store: ArtifactStore, ref: ArtifactRef) -> RegionPairs:
     """The paired masks of a ``group`` reference."""
     return RegionPairs(store.read_array(ref, "content_masks.npy"), store.read_array(ref, "style_masks.npy"),
-                       list(ref.meta["names"]), list(ref.meta["unmatched"]), bool(ref.meta.get("soft_borders")),
-                       bool(ref.meta.get("style_cores")))
+                       list(ref.meta["names"]), list(ref.meta["unmatched"]), bool(ref.meta.get("soft_borders")))

@@ -37,7 +37,6 @@ def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     assert written["segmentation"]["chosen"] == "auto" and len(written["regions"]) >= 1
     group = ArtifactStore(str(tmp_path / "artifacts")).get("group", written["stages"]["group"]["key"])
     assert group.meta["soft_borders"] is True  # automatic regions: the optimiser blends their borders
-    assert group.meta["style_cores"] is True  # ... and takes the style from their cores
     assert not any(s["cached"] for s in written["stages"].values())
 
     content = load_image(str(samples / "rocket.jpg"))

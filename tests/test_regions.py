@@ -3,7 +3,7 @@
 import numpy as np
 
 from photostyle.core.masks import LabelMap
-from photostyle.core.regions import WHOLE_IMAGE, core_masks, pair_regions, single_region
+from photostyle.core.regions import WHOLE_IMAGE, pair_regions, single_region
 
 
 def test_pairs_by_name_and_unmatched_take_whole_style():
@@ -74,30 +74,3 @@ def test_only_automatic_regions_get_soft_borders_for_the_optimiser():
     drawn.soft_borders = True
     content, style = optimisation_masks(drawn, image, image)
     assert content.dtype == np.float32 and 0 < content[0, 24, 36] < 1 and np.allclose(style, content)
-    drawn.style_cores = True
-    content_cored, style = optimisation_masks(drawn, image, image)
-    assert np.array_equal(content_cored, content)  # the content keeps its soft borders
-    assert np.array_equal(style, core_masks(drawn.style_masks))
-
-
-def test_style_cores_leave_out_the_band_along_another_region_but_not_the_frame():
-    labels = np.zeros((48, 64), np.int32)
-    labels[:, 34:] = 1
-    masks = np.stack([labels == 0, labels == 1])
-    cores = core_masks(masks, radius=4 / 64)
-    assert cores.dtype == np.float32 and set(np.unique(cores)) <= {0.0, 1.0}
-    assert cores[0, :, :31].all() and not cores[0, :, 31:].any()  # 4 px or more from column 34
-    assert cores[1, :, 37:].all() and not cores[1, :, :37].any()
-    assert cores[0, 0, 0] == 1 and cores[1, 47, 63] == 1  # the image's frame is no border
-
-
-def test_a_region_too_thin_for_the_band_keeps_its_innermost_part_and_a_whole_image_region_stays():
-    labels = np.zeros((48, 64), np.int32)
-    labels[20:26] = 1  # a 6-px band between two parts of region 0
-    masks = np.stack([labels == 0, labels == 1])
-    cores = core_masks(masks, radius=8 / 64, min_share=0.25)
-    kept = cores[1].astype(bool)
-    assert kept.any() and kept.sum() >= 0.25 * masks[1].sum() and not (kept & ~masks[1]).any()
-    assert kept[22:24].all() and not kept[20].any() and not kept[25].any()  # the middle rows
-    whole = np.ones((1, 8, 8), bool)
-    assert core_masks(whole).all()

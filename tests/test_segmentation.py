@@ -84,7 +84,7 @@ def test_similar_classes_merge_transitively_like_automated_dpst():
     assert sorted(c2.names) == ["building", "house", "sky", "skyscraper"]
 
 
-def test_automatic_regions_are_grouped_with_soft_borders_and_style_cores_and_the_users_masks_are_not():
+def test_automatic_regions_are_grouped_with_soft_borders_and_the_users_masks_are_not():
     from photostyle.core.segmentation import Segmentation, group_pair
 
     names = ["sky", "ground"]
@@ -94,4 +94,4 @@ def test_automatic_regions_are_grouped_with_soft_borders_and_style_cores_and_the
     for source, soft in ((COSEGMENT, True), (MODEL, True), (USER_MASK, False)):
         seg = Segmentation(content, style, source, None if source == USER_MASK else similarity)
         pairs, _ = group_pair(seg, SegmentOptions())
-        assert pairs.names == names and pairs.soft_borders is soft and pairs.style_cores is soft, source
+        assert pairs.names == names and pairs.soft_borders is soft, source
