@@ -266,6 +266,7 @@ def print_combined(combined: dict) -> None:
     print(f"# {len(combined['runs'])} quality runs: {', '.join(combined['runs'])}")
     print(f"{'pair':>6} | {'photo auto/hand per run':>24} {'median':>7} | {'style auto/hand per run':>24} {'median':>7} | "
           f"hand drift photo style")
+
     def med(values: list[float]) -> str:
         return f"{statistics.median(values):7.3f}" if values else f"{'-':>7}"
 
