@@ -120,6 +120,25 @@ def test_a_piece_far_below_its_counterpart_region_is_displaced():
     assert [(m.sum(), k) for m, k in pieces] == [(60, 1)]
 
 
+def test_an_enclosed_piece_of_its_surroundings_colour_joins_them():
+    image = np.zeros((40, 40, 3))
+    image[:20] = [0.4, 0.6, 0.9]  # a blue sky above brown ground
+    image[20:] = [0.5, 0.3, 0.2]
+    labels = np.zeros((40, 40), dtype=np.int32)
+    labels[20:] = 1
+    labels[28:34, 4:12] = 0  # a patch of the ground clustered with the sky
+    image[28:34, 24:32] = [0.4, 0.6, 0.9]  # a pool reflecting the sky, also inside the ground
+    labels[28:34, 24:32] = 0
+    cleaned = cs.enclosed_pieces(labels, image)
+    assert (cleaned[28:34, 4:12] == 1).all()  # brown like the ground: joins it
+    assert (cleaned[28:34, 24:32] == 0).all()  # the sky's colour: stays sky
+    assert (cleaned[:20] == 0).all() and cleaned[20:].sum() == 20 * 40 - 48
+    half = labels.copy()
+    half[28:34, 4:12] = 1
+    half[20:, :8], half[28:34, 5:11] = 2, 0  # a patch half in one region, half in another
+    assert (cs.enclosed_pieces(half, image)[28:34, 5:11] == 0).all()  # no region encloses it: stays
+
+
 def test_only_the_chosen_clustering_moves_displaced_pieces():
     """Candidates are judged as clustered; the chosen one's displaced pieces then move."""
     centroids = np.array([[0.0, 0.0], [4.0, 0.0]])
