@@ -294,10 +294,10 @@ def enclosed_pieces(labels: np.ndarray, image: np.ndarray) -> np.ndarray:
         sizes[0] = 0
         main = int(sizes.argmax())
         own = lab[pieces == main].mean(0)
-        for piece in range(1, n + 1):
+        for piece in (p for p in range(1, n + 1) if p != main):
             mask = pieces == piece
             around = labels[scipy.ndimage.binary_dilation(mask, iterations=2) & ~mask]
-            if piece == main or not around.size:
+            if not around.size:
                 continue
             counts = np.bincount(around)
             j = int(counts.argmax())
