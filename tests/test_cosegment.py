@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from photostyle.core import cosegment as cs
+from photostyle.core.colour import rgb_to_lab
 from photostyle.core.imageio import load_image, resize_long_side
 from photostyle.core.masks import fit_mask, load_mask
 from photostyle.core.metrics import matched_miou
@@ -137,6 +138,38 @@ def test_an_enclosed_piece_of_its_surroundings_colour_joins_them():
     half[28:34, 4:12] = 1
     half[20:, :8], half[28:34, 5:11] = 2, 0  # a patch half in one region, half in another
     assert (cs.enclosed_pieces(half, image)[28:34, 5:11] == 0).all()  # no region encloses it: stays
+
+
+def sky_over_ground(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """An even blue sky (rows 0-29) over rough brown ground, and those two labels."""
+    rng = np.random.default_rng(seed)
+    image = np.zeros((60, 60, 3))
+    image[:30] = np.array([0.45, 0.65, 0.95]) + 0.003 * rng.standard_normal((30, 60, 3))
+    image[30:] = np.array([0.45, 0.3, 0.2]) * (0.6 + 0.8 * rng.random((30, 60, 1)))
+    labels = np.zeros((60, 60), dtype=np.int32)
+    labels[30:] = 1
+    return image, labels
+
+
+def test_a_piece_foreign_to_its_region_joins_the_region_it_continues():
+    image, labels = sky_over_ground()
+    image[24:30] = [0.4, 0.33, 0.3]  # a distant range under the sky, clustered with it
+    image[5:10, 20:30] = 0.95  # a cloud inside the sky, touching nothing else
+    moved = cs.foreign_pieces(labels, image, min_pixels=20)
+    assert (moved[24:30] == 1).all()  # far from the sky's colours, a skyline edge above: ground
+    assert (moved[5:10, 20:30] == 0).all()  # foreign too, but it touches no other region: stays
+    assert (moved[:24] == 0).all() and (moved[30:] == 1).all()
+    assert (cs.foreign_pieces(labels, image, min_pixels=6 * 60 + 1) == labels).all()  # too small
+
+
+def test_a_band_of_the_regions_own_gradient_stays():
+    image, labels = sky_over_ground()
+    t = (np.arange(30) / 29.0) ** 8  # the sky turns brown fast just above the ground
+    image[:30] = (np.array([0.45, 0.65, 0.95]) * (1 - t)[:, None] + np.array([0.5, 0.35, 0.25]) * t[:, None])[:, None]
+    lab = rgb_to_lab(image)
+    sky, ground = (cs.robust_distance(lab, labels == k)[28] for k in (0, 1))
+    assert (sky > cs.FOREIGN_Z).all() and (ground < sky).all()  # its lowest rows fit the ground better
+    assert (cs.foreign_pieces(labels, image, min_pixels=20) == labels).all()  # yet the sky runs on into them
 
 
 def test_only_the_chosen_clustering_moves_displaced_pieces():
