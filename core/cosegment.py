@@ -389,11 +389,11 @@ def label_pair(embeddings: tuple[np.ndarray, np.ndarray], centroids: np.ndarray,
             scores[:, k] = -np.inf
             if np.isfinite(scores[0]).any():
                 lab[mask] = scores.argmax(-1)
-    labels = [remove_islands(lab, max(1, int(MIN_ISLAND * lab.size))) for lab in labels]
+    minimum = [max(1, int(MIN_ISLAND * lab.size)) for lab in labels]
+    labels = [remove_islands(lab, m) for lab, m in zip(labels, minimum)]
     if not displace:
         return labels
     labels = [enclosed_pieces(lab, image) for lab, image in zip(labels, images)]
-    minimum = [max(1, int(MIN_ISLAND * lab.size)) for lab in labels]
     return [remove_islands(foreign_pieces(lab, image, m), m) for lab, image, m in zip(labels, images, minimum)]
 
 
