@@ -17,7 +17,7 @@ from photostyle.core.vgg import load_weights
 from photostyle.tasks.options import cached_stage
 
 STAGE = "segment"
-VERSION = 11
+VERSION = 12
 
 
 def _user_label_map(ref: ArtifactRef, mask_uri: str | None, mask_data: bytes | None) -> tuple[LabelMap, str]:

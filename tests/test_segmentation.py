@@ -6,8 +6,8 @@ import pytest
 from photostyle.core.errors import InputError
 from photostyle.core.masks import LabelMap
 from photostyle.core.regions import WHOLE_IMAGE, merge_similar, merge_unshared
-from photostyle.core.segmentation import (COSEGMENT, MODEL, SINGLE, USER_MASK, SegmentOptions, check_model_weights,
-                                          choose_source, model_weights)
+from photostyle.core.segmentation import (COSEGMENT, MODEL, SINGLE, USER_MASK, Segmentation, SegmentOptions,
+                                          check_model_weights, choose_source, group_pair, model_weights)
 
 SHA = "ab" * 32
 
@@ -56,6 +56,22 @@ def test_unshared_and_tiny_regions_join_their_most_similar_shared_region():
     assert merges == {"boat": "ground", "speck": "sky"}  # speck: 1/16 < 0.1 of the content
     assert (c.labels == labels(["0000", "1111", "1111", "1110"])).all()
     assert (s.labels == labels(["0000", "0000", "1111", "1111"])).all()
+
+
+def test_by_default_a_region_under_five_percent_of_an_image_is_too_small_to_carry_a_style():
+    names = ["sky", "city", "haze"]
+    content = np.zeros((20, 20), np.int32)
+    content[10:] = 1
+    content[8:10] = 2  # the haze: 10% of the content
+    style = np.zeros((20, 20), np.int32)
+    style[10:] = 1
+    style[9, :16] = 2  # 4% of the style
+    similarity = np.array([[1.0, 0.2, 0.4], [0.2, 1.0, 0.6], [0.4, 0.6, 1.0]])
+    seg = Segmentation(LabelMap(content, names), LabelMap(style, names), COSEGMENT, similarity)
+    pairs, merges = group_pair(seg, SegmentOptions())
+    assert merges == {"haze": "city"} and pairs.names == ["sky", "city"]
+    kept, merges = group_pair(seg, SegmentOptions(min_share=0.02))
+    assert merges == {} and kept.names == names
 
 
 def test_nothing_shared_becomes_one_whole_image_region():
