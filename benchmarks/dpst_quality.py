@@ -6,6 +6,9 @@ style distance for our output and for the published result (resized to the same 
 medians. Example:
 
     python benchmarks/dpst_quality.py --size 256 --iterations 200 --init content
+
+Its settings flags are the CLI's (``photostyle stylize --help``), with these defaults: 256 px,
+200 iterations per stage from the colour-transfer start.
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 from photostyle.core.artifacts import ArtifactStore  # noqa: E402
 from photostyle.core.imageio import load_image, resize_to  # noqa: E402
 from photostyle.core.metrics import score_all  # noqa: E402
+from photostyle.flows.cli import add_settings_flags, config_from_args  # noqa: E402
 from photostyle.flows.stylize_pair import stylize_pair  # noqa: E402
 from photostyle.tasks.group import load_pairs  # noqa: E402
 from photostyle.tasks.laplacian import load_laplacian  # noqa: E402
 
 PAIRS = (1, 7, 10, 14, 19, 25, 31, 37, 43, 55)
-STAGES = ("prepare_content", "segment", "group", "laplacian", "optimize", "score")
+STAGES = ("prepare_content", "segment", "group", "laplacian", "optimize", "finish", "score")
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dpst"
+#: The benchmark's settings unless flags say otherwise.
+BASE = {"size": 256, "optimizer": {"iterations": 200, "init": "transfer"}}
 
 
 def _ref(store: ArtifactStore, stage: str, stages: dict):
@@ -50,9 +56,8 @@ def run_pair(k: int, args: argparse.Namespace) -> dict:
     sidecar = stylize_pair(
         content=str(data / "input" / f"in{k}.png"), style=str(data / "style" / f"tar{k}.png"),
         output=str(out), content_mask=str(data / "segmentation" / f"in{k}.png"),
-        style_mask=str(data / "segmentation" / f"tar{k}.png"), method=args.method, size=args.size,
-        iterations=args.iterations, init=args.init, optimizer=args.optimizer, lr=args.lr,
-        postprocess=args.postprocess, device=args.device, artifact_root=str(Path(args.out) / "artifacts"))
+        style_mask=str(data / "segmentation" / f"tar{k}.png"), config=args.config,
+        artifact_root=str(Path(args.out) / "artifacts"))
     store = ArtifactStore(str(Path(args.out) / "artifacts"))
     stages = sidecar["stages"]
     content = store.read_image(_ref(store, "prepare", {"prepare": stages["prepare_content"]}))
@@ -61,7 +66,7 @@ def run_pair(k: int, args: argparse.Namespace) -> dict:
     lap = load_laplacian(store, _ref(store, "laplacian", stages))
     published = resize_to(load_image(str(data / "reference" / f"best{k}_t_1000.png")), content.shape[:2])
     theirs = score_all(content, style, published, lap, pairs.content_masks, pairs.style_masks).to_dict()
-    seconds = {s: stages[s]["seconds"] for s in STAGES}
+    seconds = {s: stages[s]["seconds"] if s in stages else 0.0 for s in STAGES}
     return {"pair": k, "seconds": seconds, "ours": sidecar["scores"], "dpst": theirs,
             "device": sidecar["device"]}
 
@@ -88,25 +93,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(DEFAULT_DATA), help="the dpst folder (input, style, segmentation, reference)")
     p.add_argument("--pairs", default=",".join(map(str, PAIRS)), help="comma-separated pair numbers")
-    p.add_argument("--size", type=int, default=256)
-    p.add_argument("--method", default="dpst", choices=["gatys", "dpst"])
-    p.add_argument("--iterations", type=int, default=200)
-    p.add_argument("--init", default="transfer", choices=["noise", "content", "transfer"])
-    p.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"])
-    p.add_argument("--lr", type=float, default=1.0)
-    p.add_argument("--postprocess", default="none", choices=["none", "affine"])
-    p.add_argument("--device", default="auto")
     p.add_argument("--out", default="bench-out", help="folder for outputs, artifacts and results.json")
+    add_settings_flags(p)
     args = p.parse_args(argv)
+    args.config = config_from_args(args, BASE)
     rows = []
     start = time.perf_counter()
     for k in (int(x) for x in args.pairs.split(",")):
         rows.append(run_pair(k, args))
         print(f"pair {k} done ({time.perf_counter() - start:.0f} s elapsed)", file=sys.stderr, flush=True)
-    print(f"# {args.method} size={args.size} iterations={args.iterations}/stage init={args.init} "
-          f"optimizer={args.optimizer} postprocess={args.postprocess} device={rows[0]['device']}")
+    print(f"# {args.config.model_dump_json()} device={rows[0]['device']}")
     print_table(rows)
-    Path(args.out, "results.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
+    settings = args.config.model_dump(mode="json")
+    Path(args.out, "results.json").write_text(json.dumps({"config": settings, "rows": rows}, indent=2))
     return 0
 
 

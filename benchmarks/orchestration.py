@@ -34,7 +34,8 @@ from photostyle.core.imageio import (  # noqa: E402
 from photostyle.core.laplacian import matting_laplacian  # noqa: E402
 from photostyle.core.metrics import score_all  # noqa: E402
 from photostyle.core.regions import pair_regions, single_region  # noqa: E402
-from photostyle.core.stylize import StyleParams, stylize  # noqa: E402
+from photostyle.core.config import StyleConfig  # noqa: E402
+from photostyle.core.stylize import stylize  # noqa: E402
 from photostyle.flows.stylize_collection import stylize_collection  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -52,17 +53,21 @@ def make_photos(root: str, count: int, options: dict) -> None:
         write_bytes_atomic(f"{root}/p{i:03d}.jpg", buf.getvalue(), options)
 
 
-def core_only(photos: list[str], style_uri: str, size: int, params: StyleParams, options: dict,
-              device: str) -> float:
+def settings(size: int, iterations: int, device: str) -> StyleConfig:
+    """The benchmark's settings: dpst from the colour-transfer start."""
+    return StyleConfig.model_validate(
+        {"size": size, "device": device, "optimizer": {"iterations": iterations, "init": "transfer"}})
+
+
+def core_only(photos: list[str], style_uri: str, config: StyleConfig, options: dict) -> float:
     """Seconds to run every photo through the core functions directly (the work, no orchestration)."""
     start = time.perf_counter()
-    style = resize_long_side(decode_image(read_bytes(style_uri, options), style_uri), size)
+    style = resize_long_side(decode_image(read_bytes(style_uri, options), style_uri), config.size)
     for uri in photos:
-        content = resize_long_side(decode_image(read_bytes(uri, options), uri), size)
+        content = resize_long_side(decode_image(read_bytes(uri, options), uri), config.size)
         pairs = pair_regions(single_region(content.shape[:2]), single_region(style.shape[:2]))
         lap = matting_laplacian(content)
-        result = stylize(content, style, params, content_masks=pairs.content_masks,
-                         style_masks=pairs.style_masks, laplacian=lap, device=device)
+        result = stylize(content, style, config, pairs.content_masks, pairs.style_masks, lap)
         score_all(content, style, result.image, lap, pairs.content_masks, pairs.style_masks)
         encode_image(result.image, "jpeg")
     return time.perf_counter() - start
@@ -122,12 +127,12 @@ def main() -> None:
 
     make_photos(f"{root}/tiny", args.photos, options)
     photos = [f"{root}/tiny/p{i:03d}.jpg" for i in range(args.photos)]
-    tiny = dict(size=args.tiny_size, iterations=args.tiny_iterations, init="transfer", device=args.device)
-    params = StyleParams(iterations=args.tiny_iterations, init="transfer")
-    core_only(photos[:1], style_uri, args.tiny_size, params, options, args.device)  # load VGG once
+    config = settings(args.tiny_size, args.tiny_iterations, args.device)
+    tiny = dict(config=config)
+    core_only(photos[:1], style_uri, config, options)  # load VGG once
     # start Prefect's API (the ephemeral server takes 10-20 s) before anything is timed
     flow_seconds(f"{root}/tiny", style_uri, f"{root}/warm-up", options, concurrency=1, only=["p000.jpg"], **tiny)
-    core = core_only(photos, style_uri, args.tiny_size, params, options, args.device)
+    core = core_only(photos, style_uri, config, options)
     fresh, _ = flow_seconds(f"{root}/tiny", style_uri, f"{root}/tiny-out", options, concurrency=1, **tiny)
     cached, summary = flow_seconds(f"{root}/tiny", style_uri, f"{root}/tiny-out", options, concurrency=1, **tiny)
     assert summary["cached"] == args.photos, summary
@@ -139,8 +144,8 @@ def main() -> None:
 
     make_photos(f"{root}/batch", args.throughput_photos, options)
     seconds, summary = flow_seconds(f"{root}/batch", style_uri, f"{root}/batch-out", options,
-                                    size=args.size, iterations=args.iterations, init="transfer",
-                                    device=args.device, concurrency=args.concurrency)
+                                    config=settings(args.size, args.iterations, args.device),
+                                    concurrency=args.concurrency)
     figures["throughput"] = {
         "photos": args.throughput_photos, "size": args.size, "iterations": args.iterations,
         "concurrency": args.concurrency, "seconds": round(seconds, 1), "ok": summary["ok"],

@@ -58,9 +58,13 @@ from photostyle.core.masks import LabelMap, fit_mask, load_mask  # noqa: E402
 from photostyle.core.colour import region_colour_transfer  # noqa: E402
 from photostyle.core.metrics import matched_miou, score_all, style_distance  # noqa: E402
 from photostyle.core.regions import RegionPairs, optimisation_masks, pair_regions, single_region  # noqa: E402
-from photostyle.core.segmentation import SegmentOptions, automatic_segmentation, group_pair  # noqa: E402
+from photostyle.core.config import StyleConfig  # noqa: E402
+from photostyle.core.segmentation import SegmentInputs, group_pair, segmenter_for  # noqa: E402
+from photostyle.flows.cli import add_settings_flags, config_from_args  # noqa: E402
 
 PAIRS = (1, 7, 10, 14, 19, 25, 31, 37, 43, 55)
+#: The benchmark's settings unless flags say otherwise.
+BASE = {"size": 350, "optimizer": {"iterations": 200, "init": "transfer"}}
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dpst"
 
 
@@ -126,33 +130,35 @@ def downsized(regions: RegionPairs, shapes: list[tuple[int, int]]) -> RegionPair
 
 
 def short_ratios(images: list[np.ndarray], auto: RegionPairs, data: Path, k: int, iterations: int,
-                 device: str) -> dict:
+                 config: StyleConfig) -> dict:
     """Short ``dpst`` proxy: photorealism and style distance (over the hand regions) of a short run
     at half the size with the automatic regions, each over the same run's with the hand masks'."""
-    from photostyle.core.stylize import StyleParams, stylize
+    from photostyle.core.stylize import stylize
 
     small = [resize_long_side(im, max(im.shape[:2]) // 2) for im in images]
     shapes = [im.shape[:2] for im in small]
     hand = pair_regions(*hand_labels(data, k, shapes))
     laplacian = matting_laplacian(small[0])
-    params = StyleParams(iterations=iterations, init="transfer")
+    short = StyleConfig.model_validate({"device": config.device, "optimizer": {"iterations": iterations,
+                                                                               "init": "transfer"}})
     scores = {}
     for name, regions in (("hand", hand), ("auto", downsized(auto, shapes))):
         masks = optimisation_masks(regions, small[0], small[1])  # as the optimize stage takes them
-        out = stylize(small[0], small[1], params, *masks, laplacian, device).image
+        out = stylize(small[0], small[1], short, *masks, laplacian).image
         scores[name] = score_all(small[0], small[1], out, laplacian, hand.content_masks, hand.style_masks)
     return {m: getattr(scores["auto"], m) / getattr(scores["hand"], m) for m in ("photorealism", "style_distance")}
 
 
-def region_row(data: Path, k: int, size: int, options: SegmentOptions, device: str, proxy: bool = False,
-               short: int = 0) -> dict:
+def region_row(data: Path, k: int, config: StyleConfig, device: str, proxy: bool = False, short: int = 0) -> dict:
     """mIoU of the automatic regions of pair ``k`` against its hand masks, at ``size`` (and the
     colour-transfer proxy ratios with ``proxy``, the short ``dpst`` ratios with ``short``
     iterations)."""
-    images = [prepared(data / sub / f"{p}{k}.png", size) for p, sub in (("in", "input"), ("tar", "style"))]
+    images = [prepared(data / sub / f"{p}{k}.png", config.size) for p, sub in (("in", "input"), ("tar", "style"))]
     start = time.perf_counter()
-    seg = automatic_segmentation(images[0], images[1], options, device=device)
-    pairs, merges = group_pair(seg, options)
+    segmentation = config.segmentation
+    inputs = SegmentInputs(images[0], images[1], vgg_weights=config.weights, device=device)
+    seg = segmenter_for(False, segmentation).segment(inputs, segmentation)
+    pairs, merges = group_pair(seg, segmentation.grouping)
     seconds = time.perf_counter() - start
     truth = hand_labels(data, k, [im.shape[:2] for im in images])
     auto = [pairs.content_masks.argmax(0), pairs.style_masks.argmax(0)]
@@ -162,7 +168,7 @@ def region_row(data: Path, k: int, size: int, options: SegmentOptions, device: s
     if proxy:
         row["proxy"] = proxy_ratios(images, pairs, truth)
     if short:
-        row["short"] = short_ratios(images, pairs, data, k, short, device)
+        row["short"] = short_ratios(images, pairs, data, k, short, config)
     return row
 
 
@@ -180,15 +186,15 @@ def quality_row(data: Path, k: int, args: argparse.Namespace) -> dict:
                  "style_mask": str(data / "segmentation" / f"tar{k}.png")} if variant == "hand" else {}
         out = Path(args.out) / variant / f"out{k}.png"
         sidecar = stylize_pair(content=str(data / "input" / f"in{k}.png"), style=str(data / "style" / f"tar{k}.png"),
-                               output=str(out), size=args.size, iterations=args.iterations, init=args.init,
-                               postprocess=args.postprocess, device=args.device, artifact_root=root, **masks)
+                               output=str(out), config=args.config, artifact_root=root, **masks)
         stages = sidecar["stages"]
         content = store.read_image(store.get("prepare", stages["prepare_content"]["key"]))
         style = store.read_image(store.get("prepare", stages["prepare_style"]["key"]))
         lap = load_laplacian(store, store.get("laplacian", stages["laplacian"]["key"]))
         truth = hand_labels(data, k, [content.shape[:2], style.shape[:2]])
         hand = pair_regions(*truth)
-        output = store.read_image(store.get("optimize", stages["optimize"]["key"]))
+        result = "finish" if "finish" in stages else "optimize"
+        output = store.read_image(store.get(result, stages[result]["key"]))
         scores[variant] = score_all(content, style, output, lap, hand.content_masks, hand.style_masks).to_dict()
         scores[variant]["regions"] = len(sidecar["regions"])
         scores[variant]["seconds"] = sum(s["seconds"] or 0 for s in stages.values())
@@ -290,49 +296,44 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(DEFAULT_DATA), help="the dpst folder (input, style, segmentation)")
     p.add_argument("--pairs", default=",".join(map(str, PAIRS)), help="comma-separated pair numbers")
-    p.add_argument("--size", type=int, default=350, help="long side of the working images")
-    p.add_argument("--regions", type=int, default=0, help="0: automatic")
-    p.add_argument("--segmentation-weights", default=None, help="ADE20K PSPNet weights URI#sha256=HEX")
-    p.add_argument("--device", default="auto")
     p.add_argument("--proxy", action="store_true", help="also the colour-transfer proxy of the style distance")
     p.add_argument("--short", type=int, default=0, metavar="N",
                    help="also short dpst runs (N + N iterations at half the size), auto vs hand masks")
     p.add_argument("--quality", action="store_true", help="also run the flow with hand and automatic masks")
     p.add_argument("--variants", default="hand,auto", choices=["hand,auto", "hand", "auto"],
                    help="which quality runs to make (the ratios need both)")
-    p.add_argument("--iterations", type=int, default=200)
-    p.add_argument("--init", default="transfer", choices=["noise", "content", "transfer"])
-    p.add_argument("--postprocess", default="none", choices=["none", "affine"])
     p.add_argument("--jitter", type=int, default=0, metavar="SEED",
                    help="add seeded noise of up to one grey level to the content photos (0: none)")
     p.add_argument("--out", default="bench-out/segmentation", help="folder for outputs and results.json")
     p.add_argument("--combine", default="", metavar="DIR,DIR,...",
                    help="only combine earlier --quality runs' results.json (first without jitter)")
+    add_settings_flags(p)
     args = p.parse_args(argv)
+    args.config = config_from_args(args, BASE)
     if args.combine:
         combined = combine(args.combine.split(","))
         print_combined(combined)
         Path(args.out).mkdir(parents=True, exist_ok=True)
         Path(args.out, "combined.json").write_text(json.dumps(combined, indent=2))
         return 0
-    from photostyle.core.stylize import resolve_device
+    from photostyle.core.device import resolve_device
 
-    data, device = Path(args.data), str(resolve_device(args.device))
-    options = SegmentOptions(regions=args.regions, model=args.segmentation_weights)
+    config = args.config
+    data, device = Path(args.data), str(resolve_device(config.device))
     pairs = [int(x) for x in args.pairs.split(",")]
     if args.jitter:
         data = jittered_data(data, Path(args.out), args.jitter, pairs)
-    regions = [region_row(data, k, args.size, options, device, args.proxy, args.short) for k in pairs]
-    print(f"# automatic regions vs hand masks, size={args.size} device={device}")
+    regions = [region_row(data, k, config, device, args.proxy, args.short) for k in pairs]
+    print(f"# automatic regions vs hand masks, size={config.size} device={device}")
     print_regions(regions)
-    results = {"args": vars(args), "regions": regions}
+    results = {"args": {**vars(args), "config": config.model_dump(mode="json")}, "regions": regions}
     if args.quality:
         start, quality = time.perf_counter(), []
         for k in pairs:
             quality.append(quality_row(data, k, args))
             print(f"pair {k} done ({time.perf_counter() - start:.0f} s elapsed)", file=sys.stderr, flush=True)
-        print(f"# dpst with hand vs automatic masks, size={args.size} iterations={args.iterations}/stage "
-              f"init={args.init} postprocess={args.postprocess}; style distance over the hand regions")
+        print(f"# dpst with hand vs automatic masks, {config.model_dump_json()}; style distance over the hand "
+              "regions")
         if all(r["ratios"] for r in quality):
             print_quality(quality)
         results["quality"] = quality

@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import fsspec
 import numpy as np
@@ -22,6 +23,9 @@ import numpy as np
 from photostyle.core.imageio import decode_image, read_bytes, write_bytes_atomic
 
 REF_FILE = "ref.json"
+#: The stages of the DAG, in order; each writes its artifacts under ``{root}/{stage}/{key}/``.
+Stage = Literal["prepare", "segment", "group", "laplacian", "optimize", "finish", "score", "publish"]
+STAGES: tuple[str, ...] = get_args(Stage)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -32,7 +32,7 @@ from photostyle.core.colour import region_colour_transfer, rgb_to_lab
 from photostyle.core.imageio import resize_long_side
 from photostyle.core.masks import LabelMap
 from photostyle.core.metrics import style_distance
-from photostyle.core.postprocess import guided_filter
+from photostyle.core.filters import guided_filter
 from photostyle.core.regions import DEFAULT_MIN_SHARE, merge_unshared, pair_regions
 from photostyle.core.vgg import VGGFeatures
 

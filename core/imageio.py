@@ -22,6 +22,8 @@ from photostyle.core.errors import InputError
 #: Largest image accepted, in pixels (decompression-bomb guard). PIL itself refuses images over
 #: ``2 * Image.MAX_IMAGE_PIXELS`` (about 179 MP) when opening them.
 MAX_PIXELS = 100_000_000
+#: Shortest side a prepared image may have: VGG-19 halves the image four times before conv5_1.
+MIN_SIDE = 16
 
 #: Object stores where a single put is atomic (the object appears whole or not at all).
 ATOMIC_PUT_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
@@ -195,6 +197,13 @@ def long_side_shape(shape: tuple[int, int], size: int) -> tuple[int, int]:
         return max(1, int(np.floor(n * size / long_side + 0.5)))
 
     return (size, scaled(width)) if height >= width else (scaled(height), size)
+
+
+def check_short_side(shape: tuple[int, int], size: int, uri: str) -> None:
+    """Refuse a photo whose prepared short side is too small for the network."""
+    h, w = shape
+    if min(h, w) < MIN_SIDE:
+        raise InputError(uri, f"too small at size {size}: {w}x{h}, the short side needs at least {MIN_SIDE} px")
 
 
 def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import ndimage, optimize
 
 from photostyle.core.colour import rgb_to_lab
+from photostyle.core.config import ScoringConfig
 from photostyle.core.laplacian import laplacian_energy
 
 #: Rec. 601 luma weights.
@@ -222,12 +223,15 @@ def score_all(
     laplacian,
     content_masks: np.ndarray | None = None,
     style_masks: np.ndarray | None = None,
+    config: ScoringConfig | None = None,
 ) -> Scores:
-    """All metrics of one result (NIMA left None: it needs weights, scored elsewhere)."""
+    """All metrics of one result (NIMA left None: it needs weights, scored elsewhere); without
+    masks the style distance is over the whole images."""
+    projections = (config or ScoringConfig()).style_projections
     return Scores(
         structure=structure(content, output),
         photorealism=photorealism(output, laplacian),
-        style_distance=style_distance(output, style, content_masks, style_masks),
+        style_distance=style_distance(output, style, content_masks, style_masks, n_projections=projections),
     )
 
 

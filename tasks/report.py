@@ -27,13 +27,14 @@ def _image(store: ArtifactStore, stage: str, entry: dict):
 def report_pair(sidecar: dict, store: ArtifactStore) -> UUID:
     """A Markdown artifact with the content, style and result as thumbnails, and the scores."""
     stages = sidecar["stages"]
+    result = "finish" if "finish" in stages else "optimize"
     images = {"content": _image(store, "prepare", stages["prepare_content"]),
               "style": _image(store, "prepare", stages["prepare_style"]),
-              "result": _image(store, "optimize", stages["optimize"])}
+              "result": _image(store, result, stages[result])}
     images = {name: img for name, img in images.items() if img is not None}
     params = sidecar["params"]
-    facts = {"output": sidecar["output"], "method": params["method"],
-             "size": str(sidecar["inputs"].get("size")), "iterations": str(params["iterations"]),
+    facts = {"output": sidecar["output"], "method": params["method"]["name"],
+             "size": str(sidecar["inputs"].get("size")), "iterations": str(params["optimizer"]["iterations"]),
              "device": str(sidecar.get("device")),
              "stages computed": ", ".join(n for n, s in stages.items() if not s["cached"]) or "none (all cached)"}
     markdown = pair_markdown(sidecar["output"].rsplit("/", 1)[-1], images, sidecar.get("scores") or {}, facts)

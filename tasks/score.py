@@ -1,41 +1,61 @@
-"""Stage ``score``: quality metrics of the output (NIMA slot left empty until its model exists)."""
+"""Stage ``score``: quality metrics of the result (NIMA slot left empty until its model exists)."""
 
 from __future__ import annotations
 
 from prefect import task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, canonical_json, stage_key
+from photostyle.core.config import ScoringConfig
 from photostyle.core.metrics import score_all
 from photostyle.tasks.group import load_pairs
 from photostyle.tasks.laplacian import load_laplacian
 from photostyle.tasks.options import cached_stage
 
 STAGE = "score"
-VERSION = 1
+VERSION = 2
 
 
-def score_key(content: ArtifactRef, style: ArtifactRef, regions: ArtifactRef, laplacian: ArtifactRef,
-              output: ArtifactRef) -> str:
-    """Key of a scoring: the digests of everything the metrics read."""
-    inputs = {"content": content.digest, "style": style.digest, "regions": regions.digest,
-              "laplacian": laplacian.digest, "output": output.digest}
-    return stage_key(STAGE, VERSION, inputs)
+def score_key(
+    content: ArtifactRef,
+    style: ArtifactRef,
+    laplacian: ArtifactRef,
+    output: ArtifactRef,
+    config: ScoringConfig,
+    regions: ArtifactRef | None = None,
+) -> str:
+    """Key of a scoring: the digests of everything the metrics read, and the settings."""
+    inputs = {"content": content.digest, "style": style.digest, "laplacian": laplacian.digest,
+              "output": output.digest, "regions": regions.digest if regions is not None else None}
+    return stage_key(STAGE, VERSION, inputs, config.model_dump(mode="json"))
 
 
 def _key(inputs: dict) -> str:
-    return score_key(*(inputs[name] for name in ("content", "style", "regions", "laplacian", "output")))
+    return score_key(inputs["content"], inputs["style"], inputs["laplacian"], inputs["output"], inputs["config"],
+                     inputs.get("regions"))
 
 
 @task(name="score", **cached_stage(STAGE, _key))
-def score(content: ArtifactRef, style: ArtifactRef, regions: ArtifactRef, laplacian: ArtifactRef,
-          output: ArtifactRef, store: ArtifactStore, refresh: bool = False) -> ArtifactRef:
-    """Structure, photorealism and per-region style distance of the stylised image."""
+def score(
+    content: ArtifactRef,
+    style: ArtifactRef,
+    laplacian: ArtifactRef,
+    output: ArtifactRef,
+    store: ArtifactStore,
+    config: ScoringConfig,
+    regions: ArtifactRef | None = None,
+    refresh: bool = False,
+) -> ArtifactRef:
+    """Structure, photorealism and style distance (per paired region, when there are regions) of
+    the result."""
 
     def compute() -> tuple[dict[str, bytes], dict]:
-        pairs = load_pairs(store, regions)
-        scores = score_all(store.read_image(content), store.read_image(style),
-                           store.read_image(output), load_laplacian(store, laplacian),
-                           pairs.content_masks, pairs.style_masks).to_dict()
+        masks = (None, None)
+        if regions is not None:
+            pairs = load_pairs(store, regions)
+            masks = (pairs.content_masks, pairs.style_masks)
+        scores = score_all(store.read_image(content), store.read_image(style), store.read_image(output),
+                           load_laplacian(store, laplacian), *masks, config=config).to_dict()
         return {"scores.json": canonical_json(scores)}, {"scores": scores}
 
-    return store.get_or_create(STAGE, score_key(content, style, regions, laplacian, output), compute, refresh)
+    key = score_key(content, style, laplacian, output, config, regions)
+    return store.get_or_create(STAGE, key, compute, refresh)

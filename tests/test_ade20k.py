@@ -12,7 +12,8 @@ import pytest
 
 from photostyle.core.ade20k import CLASS_NAMES, class_names, class_similarity, classes, synonyms, synset
 from photostyle.core.masks import LabelMap
-from photostyle.core.segmentation import SegmentOptions, Segmentation, group_pair
+from photostyle.core.config import GroupingConfig
+from photostyle.core.segmentation import Segmentation, group_pair
 
 INDEX = {n: i for i, n in enumerate(CLASS_NAMES)}
 HERE = Path(__file__).resolve().parents[1] / "data" / "ade20k"
@@ -111,13 +112,13 @@ def test_model_labels_group_skyscraper_with_building_at_the_threshold():
     style[3:] = k["building"]
     seg = Segmentation(LabelMap(content, names), LabelMap(style, list(names)), "model",
                        class_similarity()[np.ix_(present, present)], labelled=True)
-    pairs, merges = group_pair(seg, SegmentOptions(threshold=0.8, min_share=0.05))
+    pairs, merges = group_pair(seg, GroupingConfig(threshold=0.8, min_share=0.05))
     built = next(n for n in pairs.names if "skyscraper" in n)
     assert set(built.split("+")) == {"building", "skyscraper"} and merges["skyscraper"] == built
     assert merges["tree"] in pairs.names  # too small and unshared: joined its most similar region
     i = pairs.names.index(built)
     assert pairs.style_masks[i].sum() == 40 and pairs.content_masks[i][4:].sum() >= 30
-    strict, _ = group_pair(seg, SegmentOptions(threshold=0.9, min_share=0.05))
+    strict, _ = group_pair(seg, GroupingConfig(threshold=0.9, min_share=0.05))
     assert not any("+" in n for n in strict.names)  # no merge above 0.818: skyscraper has no partner
 
 

@@ -17,14 +17,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_bucket
+from conftest import make_bucket, settings
 from photostyle.core.manifest import read_manifest
 from photostyle.flows.stylize_collection import stylize_collection
 
 GOOD = ["a.jpg", "B.JPG", "trip/c.png", "trip/day2/d.webp", "e.tif", "f.jpeg", "g.png"]
 CORRUPT = "trip/broken.jpg"
 CACHED_STAGES = ("prepare", "segment", "group", "laplacian", "optimize", "score")
-FAST = dict(size=64, iterations=4, init="transfer", device="cpu", concurrency=3)
+
+
+def fast(iterations: int = 4):
+    """The batch tests' settings: 64 px, a few iterations from the colour-transfer start."""
+    return settings(64, optimizer={"iterations": iterations, "init": "transfer"})
+
+
+FAST = dict(config=fast(), concurrency=3)
 
 
 def _photo_bytes(samples: Path, index: int, name: str) -> bytes:
@@ -190,7 +197,7 @@ def test_second_run_executes_no_stage_work(first_run, bucket, s3_server, credent
 
 def test_changing_an_optimisation_parameter_reruns_only_optimize_score_publish(first_run, bucket,
                                                                              credentials_block):
-    state, summary = _run(credentials_block, "s3://photos/out", iterations=3)
+    state, summary = _run(credentials_block, "s3://photos/out", config=fast(3))
     assert summary["ok"] == 7
     states = _task_states(summary["run_id"])
     for stage in ("prepare", "segment", "group", "laplacian"):
@@ -198,11 +205,11 @@ def test_changing_an_optimisation_parameter_reruns_only_optimize_score_publish(f
     for stage in ("optimize", "score", "publish"):
         assert "Cached" not in states[stage] and len(states[stage]) == 7, stage
     sidecar = json.loads(bucket.cat_file("photos/out/a.jpg.json"))
-    assert sidecar["params"]["iterations"] == 3
+    assert sidecar["params"]["optimizer"]["iterations"] == 3
 
 
 def test_rerun_a_stage_for_selected_photos(first_run, bucket, s3_server, credentials_block):
-    state, summary = _run(credentials_block, "s3://photos/out", iterations=3, rerun_stage="laplacian",
+    state, summary = _run(credentials_block, "s3://photos/out", config=fast(3), rerun_stage="laplacian",
                           only=["trip/*.png"])
     assert summary["photos"] == 1 and summary["failed"] == 0
     states = _task_states(summary["run_id"])
@@ -215,7 +222,7 @@ def test_rerun_a_stage_for_selected_photos(first_run, bucket, s3_server, credent
 
 
 def test_rerun_of_optimize_recomputes_it(first_run, credentials_block):
-    _, summary = _run(credentials_block, "s3://photos/out", iterations=3, rerun_stage="optimize", only=["a.jpg"])
+    _, summary = _run(credentials_block, "s3://photos/out", config=fast(3), rerun_stage="optimize", only=["a.jpg"])
     states = _task_states(summary["run_id"])
     assert states["optimize"] == ["Completed"] and states["prepare"] == ["Cached", "Cached"]
 
@@ -226,7 +233,7 @@ def test_storage_options_from_a_prefect_secret_block(first_run, s3_server):
     Secret(value=json.dumps(s3_server)).save("photostyle-test-s3", overwrite=True)
     state = stylize_collection(input_uri="s3://photos/in", style="s3://photos/style/coffee.jpg",
                                output_uri="s3://photos/out", storage_block="photostyle-test-s3",
-                               only=["g.png"], **{**FAST, "iterations": 3}, return_state=True)
+                               only=["g.png"], **{**FAST, "config": fast(3)}, return_state=True)
     summary = state.result()
     assert summary["cached"] == 1 and summary["failed"] == 0
 

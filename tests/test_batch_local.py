@@ -12,6 +12,8 @@ import photostyle.tasks.optimize as optimize_module
 import photostyle.tasks.photo as photo_module
 from photostyle.flows.stylize_collection import stylize_collection
 
+from conftest import settings
+
 
 class Peak:
     """Counts how many calls of a function run at once."""
@@ -41,12 +43,12 @@ def test_photos_overlap_but_optimisations_take_turns(prefect_api, samples, tmp_p
     out.mkdir()
     (out / ".p0.png.abc123.tmp").write_bytes(b"half a file from a killed run")
     photos = Peak(photo_module.stylize_photo)
-    optimisations = Peak(optimize_module.stylize)
+    optimisations = Peak(optimize_module.run_method)
     monkeypatch.setattr(photo_module, "stylize_photo", photos)
-    monkeypatch.setattr(optimize_module, "stylize", optimisations)
+    monkeypatch.setattr(optimize_module, "run_method", optimisations)
 
     summary = stylize_collection(input_uri=str(folder), style=str(samples / "coffee.jpg"), output_uri=str(out),
-                                 size=48, iterations=3, init="transfer", device="cpu", concurrency=4)
+                                 config=settings(48, optimizer={"iterations": 3, "init": "transfer"}), concurrency=4)
     assert summary["ok"] == 4 and summary["failed"] == 0
     assert photos.peak > 1  # photos ran concurrently
     assert optimisations.peak == 1  # but the device ran one optimisation at a time
@@ -66,14 +68,14 @@ def test_photos_run_on_a_two_worker_dask_cluster(prefect_api, samples, tmp_path)
         source.crop((i * 40, 0, 300 + i * 40, 200)).resize((64, 43)).save(folder / f"r{i}.jpg")
     out = tmp_path / "out"
     summary = stylize_collection(input_uri=str(folder), style=str(samples / "coffee.jpg"), output_uri=str(out),
-                                 size=40, iterations=2, init="transfer", device="cpu", concurrency=2,
+                                 config=settings(40, optimizer={"iterations": 2, "init": "transfer"}), concurrency=2,
                                  dask_workers=2)
     assert summary["ok"] == 4 and summary["failed"] == 0
     assert sorted(p.name for p in out.glob("r*.jpg")) == [f"r{i}.jpg" for i in range(4)]
     workers = {row["worker"] for row in read_manifest(str(out)).to_pylist()}
     assert len(workers) == 2 and not any(w.endswith(f":{os.getpid()}") for w in workers)
     again = stylize_collection(input_uri=str(folder), style=str(samples / "coffee.jpg"), output_uri=str(out),
-                               size=40, iterations=2, init="transfer", device="cpu", concurrency=2,
+                               config=settings(40, optimizer={"iterations": 2, "init": "transfer"}), concurrency=2,
                                dask_workers=2)
     assert again["cached"] == 4  # the cache works the same across worker processes
 
@@ -87,7 +89,7 @@ def test_a_collection_run_publishes_a_table_and_its_progress(prefect_api, sample
     Image.open(samples / "coffee.jpg").resize((64, 43)).save(folder / "one.png")
     (folder / "two.jpg").write_bytes(b"\xff\xd8 broken")
     state = stylize_collection(input_uri=str(folder), style=str(samples / "rocket.jpg"),
-                               output_uri=str(tmp_path / "out"), size=32, iterations=2, device="cpu",
+                               output_uri=str(tmp_path / "out"), config=settings(32, optimizer={"iterations": 2}),
                                return_state=True)
     assert state.is_failed()
     with get_client(sync_client=True) as client:

@@ -70,14 +70,20 @@ def test_a_run_created_like_the_ui_does_completes_on_a_worker(prefect_server, s3
     _cli(env, "work-pool", "create", "photostyle", "--type", "process")
     _cli(env, "--no-prompt", "deploy", "--prefect-file", "deployments/prefect.yaml", "--name", "stylize-collection")
     deployment = httpx.get(f"{api}/deployments/name/stylize-collection/stylize-collection").json()
-    schema = deployment["parameter_openapi_schema"]["properties"]
+    openapi = deployment["parameter_openapi_schema"]
+    schema = openapi["properties"]
     assert all(p.get("description") for p in schema.values())  # the UI's form explains every field
-    assert schema["size"]["default"] == 700 and schema["method"]["enum"] == ["gatys", "dpst"]
+    definitions = openapi["definitions"]
+    for name, definition in definitions.items():  # the settings' nested forms too
+        assert all(f.get("description") or f.get("const") for f in definition["properties"].values()), name
+    assert schema["config"]["default"]["size"] == 700
+    methods = definitions["StyleConfig"]["properties"]["method"]["anyOf"]  # a choice between forms
+    assert [definitions[m["$ref"].rsplit("/", 1)[1]]["title"] for m in methods] == ["gatys", "dpst"]
 
     endpoint = {"client_kwargs": s3_server["client_kwargs"]}  # no credentials: the worker has them
     parameters = {"input_uri": "s3://studio/incoming", "style": "s3://studio/styles/rocket.jpg",
-                  "output_uri": "s3://studio/toned", "size": 40, "iterations": 2, "init": "transfer",
-                  "device": "cpu", "storage_options": endpoint}
+                  "output_uri": "s3://studio/toned", "storage_options": endpoint,
+                  "config": {"size": 40, "device": "cpu", "optimizer": {"iterations": 2, "init": "transfer"}}}
     created = httpx.post(f"{api}/deployments/{deployment['id']}/create_flow_run",
                          json={"parameters": parameters, "state": {"type": "SCHEDULED"}})
     assert created.status_code == 201, created.text

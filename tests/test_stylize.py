@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
+from photostyle.core.config import StyleConfig
 from photostyle.core.laplacian import matting_laplacian
-from photostyle.core.stylize import StyleParams, stylize
+from photostyle.core.stylize import stylize
+
+
+def settings(method: str = "dpst", **optimizer) -> StyleConfig:
+    """CPU settings of a method with the given optimiser settings."""
+    return StyleConfig.model_validate({"device": "cpu", "method": method, "optimizer": optimizer})
 
 
 def _images(h=48, w=64):
@@ -19,12 +25,14 @@ def _images(h=48, w=64):
 
 def test_gatys_lowers_the_loss():
     content, style = _images()
-    params = StyleParams(method="gatys", iterations=15, init="content")
-    result = stylize(content, style, params, device="cpu")
+    result = stylize(content, style, settings("gatys", iterations=15, init="content"))
     assert result.image.shape == content.shape and result.image.dtype == np.float32
     losses = [h["loss"] for h in result.history]
     assert losses[-1] < 0.5 * losses[0]
     assert {h["stage"] for h in result.history} == {"gatys"}
+    assert set(result.history[0]) == {"stage", "iteration", "loss", "content", "gram", "tv"}
+    terms = result.history[-1]
+    assert terms["loss"] == pytest.approx(terms["content"] + terms["gram"] + terms["tv"], rel=1e-5)  # weighted
 
 
 def test_dpst_runs_two_stages_with_masks_and_laplacian():
@@ -34,47 +42,55 @@ def test_dpst_runs_two_stages_with_masks_and_laplacian():
     sm = np.zeros((2, 40, 56), bool)
     sm[0, :, :28], sm[1, :, 28:] = True, True
     progress = []
-    result = stylize(content, style, StyleParams(iterations=5, init="content"), cm, sm,
-                     matting_laplacian(content), device="cpu", progress=progress.append)
+    result = stylize(content, style, settings(iterations=5, init="content"), cm, sm, matting_laplacian(content),
+                     progress=progress.append)
     stages = [h["stage"] for h in result.history]
     assert stages[0] == "segmented" and stages[-1] == "photorealistic"
-    assert "photo" in result.history[-1] and "photo" not in result.history[0]
+    assert "photorealism" in result.history[-1] and "photorealism" not in result.history[0]
+    assert "masked_gram" in result.history[0]
+    # the per-pixel terms' weights are given per 700x466 pixels
+    assert result.terms["photorealistic"]["photorealism"] == pytest.approx(1e4 * 700 * 466 / (48 * 64))
+    assert result.terms["segmented"]["content"] == 5.0
     assert progress[-1].stage == "photorealistic" and progress[-1].total == 5
 
 
 def test_same_seed_same_result_and_noise_init_differs_by_seed():
     content, style = _images(32, 32)
-    a = stylize(content, style, StyleParams(method="gatys", iterations=4, seed=3, optimizer="adam", lr=5),
-                device="cpu")
-    b = stylize(content, style, StyleParams(method="gatys", iterations=4, seed=3, optimizer="adam", lr=5),
-                device="cpu")
+    a, b, c = (stylize(content, style, settings("gatys", iterations=4, seed=seed, algorithm="adam", lr=5))
+               for seed in (3, 3, 4))
     assert np.array_equal(a.image, b.image)
+    assert not np.array_equal(a.image, c.image)
 
 
 def test_adam_keeps_the_lowest_loss_image():
     content, style = _images(32, 32)
-    result = stylize(content, style, StyleParams(method="gatys", iterations=10, optimizer="adam", lr=2,
-                                                 init="content"), device="cpu")
+    result = stylize(content, style, settings("gatys", iterations=10, algorithm="adam", lr=2, init="content"))
     assert result.history[-1]["loss"] < result.history[0]["loss"]
 
 
-def test_dpst_requires_a_laplacian_and_bad_params_are_rejected():
+def test_dpst_requires_a_laplacian_and_bad_settings_are_rejected():
+    from pydantic import ValidationError
+
     content, style = _images(32, 32)
     with pytest.raises(ValueError, match="Laplacian"):
-        stylize(content, style, StyleParams(iterations=1), device="cpu")
-    with pytest.raises(ValueError, match="method"):
-        StyleParams(method="strotss-typo")
-    with pytest.raises(ValueError, match="iterations"):
-        StyleParams(iterations=0)
+        stylize(content, style, settings(iterations=1))
+    with pytest.raises(ValidationError, match="strotss-typo"):
+        settings("strotss-typo")
+    with pytest.raises(ValidationError, match="iterations"):
+        settings(iterations=0)
+    with pytest.raises(ValidationError, match="photo_weight"):
+        StyleConfig.model_validate({"method": {"name": "gatys", "photo_weight": 1.0}})
 
 
-def test_params_round_trip_through_dict():
-    p = StyleParams(method="gatys", iterations=7, style_layers=("conv1_1",))
-    assert StyleParams.from_dict(p.to_dict()) == p
+def test_settings_round_trip_through_json():
+    config = StyleConfig.model_validate({"method": {"name": "gatys", "style_layers": ["conv1_1"]},
+                                         "optimizer": {"iterations": 7}})
+    assert StyleConfig.model_validate_json(config.model_dump_json()) == config
+    assert StyleConfig.model_validate(config.model_dump(mode="json")).method.style_layers == ("conv1_1",)
 
 
 def test_soft_masks_are_taken_and_the_transfer_start_uses_each_pixels_strongest_region():
-    from photostyle.core.stylize import strongest_region
+    from photostyle.core.regions import strongest_region
 
     content, style = _images()
     cm = np.zeros((2, 48, 64), np.float32)
@@ -84,12 +100,9 @@ def test_soft_masks_are_taken_and_the_transfer_start_uses_each_pixels_strongest_
     sm[0, :, :28], sm[1, :, 28:] = 1, 1
     hard = strongest_region(cm)
     assert hard.dtype == bool and hard.sum(0).max() == 1 and hard[0, :, :32].all() and hard[1, :, 33:].all()
-    result = stylize(content, style, StyleParams(iterations=3, init="transfer"), cm, sm,
-                     matting_laplacian(content), device="cpu")
+    result = stylize(content, style, settings(iterations=3, init="transfer"), cm, sm, matting_laplacian(content))
     assert np.isfinite(result.image).all() and [h["stage"] for h in result.history][-1] == "photorealistic"
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        stylize(content, style, StyleParams(iterations=1, init="content"), cm * 2, sm, matting_laplacian(content),
-                device="cpu")
+        stylize(content, style, settings(iterations=1, init="content"), cm * 2, sm, matting_laplacian(content))
     with pytest.raises(ValueError, match="do not fit"):
-        stylize(content, style, StyleParams(iterations=1, init="content"), cm[:, :40], sm, matting_laplacian(content),
-                device="cpu")
+        stylize(content, style, settings(iterations=1, init="content"), cm[:, :40], sm, matting_laplacian(content))

