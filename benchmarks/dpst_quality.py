@@ -54,10 +54,14 @@ def run_pair(k: int, args: argparse.Namespace) -> dict:
     data = Path(args.data)
     out = Path(args.out) / f"out{k}.png"
     sidecar = stylize_pair(
-        content=str(data / "input" / f"in{k}.png"), style=str(data / "style" / f"tar{k}.png"),
-        output=str(out), content_mask=str(data / "segmentation" / f"in{k}.png"),
-        style_mask=str(data / "segmentation" / f"tar{k}.png"), config=args.config,
-        artifact_root=str(Path(args.out) / "artifacts"))
+        content=str(data / "input" / f"in{k}.png"),
+        style=str(data / "style" / f"tar{k}.png"),
+        output=str(out),
+        content_mask=str(data / "segmentation" / f"in{k}.png"),
+        style_mask=str(data / "segmentation" / f"tar{k}.png"),
+        config=args.config,
+        artifact_root=str(Path(args.out) / "artifacts"),
+    )
     store = ArtifactStore(str(Path(args.out) / "artifacts"))
     stages = sidecar["stages"]
     content = store.read_image(_ref(store, "prepare", {"prepare": stages["prepare_content"]}))
@@ -67,14 +71,15 @@ def run_pair(k: int, args: argparse.Namespace) -> dict:
     published = resize_to(load_image(str(data / "reference" / f"best{k}_t_1000.png")), content.shape[:2])
     theirs = score_all(content, style, published, lap, pairs.content_masks, pairs.style_masks).to_dict()
     seconds = {s: stages[s]["seconds"] if s in stages else 0.0 for s in STAGES}
-    return {"pair": k, "seconds": seconds, "ours": sidecar["scores"], "dpst": theirs,
-            "device": sidecar["device"]}
+    return {"pair": k, "seconds": seconds, "ours": sidecar["scores"], "dpst": theirs, "device": sidecar["device"]}
 
 
 def _fmt_row(label: str, seconds: dict, ours: dict, dpst: dict) -> str:
     secs = " ".join(f"{seconds[s]:7.1f}" for s in STAGES)
+
     def trio(s: dict) -> str:
         return f"{s['structure']:6.3f} {s['photorealism'] * 1e4:8.3f} {s['style_distance']:7.2f}"
+
     return f"{label:>6} {secs} | {trio(ours)} | {trio(dpst)}"
 
 

@@ -29,12 +29,17 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from PIL import Image  # noqa: E402
 
+from photostyle.core.config import StyleConfig  # noqa: E402
 from photostyle.core.imageio import (  # noqa: E402
-    decode_image, encode_image, read_bytes, resize_long_side, write_bytes_atomic)
+    decode_image,
+    encode_image,
+    read_bytes,
+    resize_long_side,
+    write_bytes_atomic,
+)
 from photostyle.core.laplacian import matting_laplacian  # noqa: E402
 from photostyle.core.metrics import score_all  # noqa: E402
 from photostyle.core.regions import pair_regions, single_region  # noqa: E402
-from photostyle.core.config import StyleConfig  # noqa: E402
 from photostyle.core.stylize import stylize  # noqa: E402
 from photostyle.flows.stylize_collection import stylize_collection  # noqa: E402
 
@@ -56,7 +61,8 @@ def make_photos(root: str, count: int, options: dict) -> None:
 def settings(size: int, iterations: int, device: str) -> StyleConfig:
     """The benchmark's settings: dpst from the colour-transfer start."""
     return StyleConfig.model_validate(
-        {"size": size, "device": device, "optimizer": {"iterations": iterations, "init": "transfer"}})
+        {"size": size, "device": device, "optimizer": {"iterations": iterations, "init": "transfer"}}
+    )
 
 
 def core_only(photos: list[str], style_uri: str, config: StyleConfig, options: dict) -> float:
@@ -76,8 +82,9 @@ def core_only(photos: list[str], style_uri: str, config: StyleConfig, options: d
 def flow_seconds(input_uri: str, style_uri: str, output_uri: str, options: dict, **kwargs) -> tuple[float, dict]:
     """Seconds for one ``stylize-collection`` run and its summary."""
     start = time.perf_counter()
-    summary = stylize_collection(input_uri=input_uri, style=style_uri, output_uri=output_uri,
-                                 storage_options=options, **kwargs)
+    summary = stylize_collection(
+        input_uri=input_uri, style=style_uri, output_uri=output_uri, storage_options=options, **kwargs
+    )
     return time.perf_counter() - start, summary
 
 
@@ -92,8 +99,9 @@ def start_s3() -> tuple[object, dict]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
-                 aws_secret_access_key="bench").create_bucket(Bucket="bench")
+    boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench"
+    ).create_bucket(Bucket="bench")
     # credentials through the environment (flows refuse them as parameters); s3fs reads them
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -138,18 +146,33 @@ def main() -> None:
     assert summary["cached"] == args.photos, summary
     n = args.photos
     figures["overhead"] = {
-        "photos": n, "size": args.tiny_size, "iterations": args.tiny_iterations,
-        "core_s_per_photo": round(core / n, 3), "flow_s_per_photo": round(fresh / n, 3),
-        "overhead_s_per_photo": round((fresh - core) / n, 3), "cached_rerun_s_per_photo": round(cached / n, 3)}
+        "photos": n,
+        "size": args.tiny_size,
+        "iterations": args.tiny_iterations,
+        "core_s_per_photo": round(core / n, 3),
+        "flow_s_per_photo": round(fresh / n, 3),
+        "overhead_s_per_photo": round((fresh - core) / n, 3),
+        "cached_rerun_s_per_photo": round(cached / n, 3),
+    }
 
     make_photos(f"{root}/batch", args.throughput_photos, options)
-    seconds, summary = flow_seconds(f"{root}/batch", style_uri, f"{root}/batch-out", options,
-                                    config=settings(args.size, args.iterations, args.device),
-                                    concurrency=args.concurrency)
+    seconds, summary = flow_seconds(
+        f"{root}/batch",
+        style_uri,
+        f"{root}/batch-out",
+        options,
+        config=settings(args.size, args.iterations, args.device),
+        concurrency=args.concurrency,
+    )
     figures["throughput"] = {
-        "photos": args.throughput_photos, "size": args.size, "iterations": args.iterations,
-        "concurrency": args.concurrency, "seconds": round(seconds, 1), "ok": summary["ok"],
-        "photos_per_minute": round(60 * args.throughput_photos / seconds, 2)}
+        "photos": args.throughput_photos,
+        "size": args.size,
+        "iterations": args.iterations,
+        "concurrency": args.concurrency,
+        "seconds": round(seconds, 1),
+        "ok": summary["ok"],
+        "photos_per_minute": round(60 * args.throughput_photos / seconds, 2),
+    }
 
     o, t = figures["overhead"], figures["throughput"]
     print(f"storage {figures['storage']}, device {args.device}")
@@ -157,9 +180,11 @@ def main() -> None:
     print(f"  core calls      {o['core_s_per_photo']:7.3f} s/photo")
     print(f"  flow, fresh     {o['flow_s_per_photo']:7.3f} s/photo  (overhead {o['overhead_s_per_photo']:.3f} s/photo)")
     print(f"  flow, cached    {o['cached_rerun_s_per_photo']:7.3f} s/photo")
-    print(f"throughput at {t['size']} px, {t['iterations']} iterations (dpst, two stages), "
-          f"concurrency {t['concurrency']}: {t['photos']} photos in {t['seconds']} s = "
-          f"{t['photos_per_minute']} photos/min")
+    print(
+        f"throughput at {t['size']} px, {t['iterations']} iterations (dpst, two stages), "
+        f"concurrency {t['concurrency']}: {t['photos']} photos in {t['seconds']} s = "
+        f"{t['photos_per_minute']} photos/min"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
     if server is not None:

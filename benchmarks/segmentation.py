@@ -52,13 +52,13 @@ from photostyle.flows.prefect_env import apply_prefect_defaults
 apply_prefect_defaults()
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+from photostyle.core.colour import region_colour_transfer  # noqa: E402
+from photostyle.core.config import StyleConfig  # noqa: E402
 from photostyle.core.imageio import decode_image, encode_image, load_image, resize_long_side  # noqa: E402
 from photostyle.core.laplacian import matting_laplacian  # noqa: E402
 from photostyle.core.masks import LabelMap, fit_mask, load_mask  # noqa: E402
-from photostyle.core.colour import region_colour_transfer  # noqa: E402
 from photostyle.core.metrics import matched_miou, score_all, style_distance  # noqa: E402
 from photostyle.core.regions import RegionPairs, optimisation_masks, pair_regions, single_region  # noqa: E402
-from photostyle.core.config import StyleConfig  # noqa: E402
 from photostyle.core.segmentation import SegmentInputs, group_pair, segmenter_for  # noqa: E402
 from photostyle.flows.cli import add_settings_flags, config_from_args  # noqa: E402
 
@@ -118,19 +118,26 @@ def proxy_ratios(images: list[np.ndarray], auto: RegionPairs, truth: list[LabelM
     hand = pair_regions(*truth)
     whole = pair_regions(single_region(images[0].shape[:2]), single_region(images[1].shape[:2]))
     base = transfer_distance(images, hand, hand)
-    return {"auto": transfer_distance(images, auto, hand) / base, "one_region": transfer_distance(images, whole, hand) / base}
+    return {
+        "auto": transfer_distance(images, auto, hand) / base,
+        "one_region": transfer_distance(images, whole, hand) / base,
+    }
 
 
 def downsized(regions: RegionPairs, shapes: list[tuple[int, int]]) -> RegionPairs:
     """Paired regions brought to smaller (content, style) shapes (nearest)."""
-    maps = [LabelMap(m.argmax(0).astype(np.int32), list(regions.names)) for m in (regions.content_masks, regions.style_masks)]
+    maps = [
+        LabelMap(m.argmax(0).astype(np.int32), list(regions.names))
+        for m in (regions.content_masks, regions.style_masks)
+    ]
     small = pair_regions(*(fit_mask(m, m.labels.shape, shape, "regions") for m, shape in zip(maps, shapes)))
     small.soft_borders = regions.soft_borders
     return small
 
 
-def short_ratios(images: list[np.ndarray], auto: RegionPairs, data: Path, k: int, iterations: int,
-                 config: StyleConfig) -> dict:
+def short_ratios(
+    images: list[np.ndarray], auto: RegionPairs, data: Path, k: int, iterations: int, config: StyleConfig
+) -> dict:
     """Short ``dpst`` proxy: photorealism and style distance (over the hand regions) of a short run
     at half the size with the automatic regions, each over the same run's with the hand masks'."""
     from photostyle.core.stylize import stylize
@@ -139,8 +146,9 @@ def short_ratios(images: list[np.ndarray], auto: RegionPairs, data: Path, k: int
     shapes = [im.shape[:2] for im in small]
     hand = pair_regions(*hand_labels(data, k, shapes))
     laplacian = matting_laplacian(small[0])
-    short = StyleConfig.model_validate({"device": config.device, "optimizer": {"iterations": iterations,
-                                                                               "init": "transfer"}})
+    short = StyleConfig.model_validate(
+        {"device": config.device, "optimizer": {"iterations": iterations, "init": "transfer"}}
+    )
     scores = {}
     for name, regions in (("hand", hand), ("auto", downsized(auto, shapes))):
         masks = optimisation_masks(regions, small[0], small[1])  # as the optimize stage takes them
@@ -163,8 +171,16 @@ def region_row(data: Path, k: int, config: StyleConfig, device: str, proxy: bool
     truth = hand_labels(data, k, [im.shape[:2] for im in images])
     auto = [pairs.content_masks.argmax(0), pairs.style_masks.argmax(0)]
     miou, _ = matched_miou(auto, [t.labels for t in truth])
-    row = {"pair": k, "miou": miou, "auto_regions": len(pairs.names), "hand_regions": len(truth[0].names),
-           "source": seg.source, "detail": seg.detail, "merges": merges, "seconds": seconds}
+    row = {
+        "pair": k,
+        "miou": miou,
+        "auto_regions": len(pairs.names),
+        "hand_regions": len(truth[0].names),
+        "source": seg.source,
+        "detail": seg.detail,
+        "merges": merges,
+        "seconds": seconds,
+    }
     if proxy:
         row["proxy"] = proxy_ratios(images, pairs, truth)
     if short:
@@ -182,11 +198,23 @@ def quality_row(data: Path, k: int, args: argparse.Namespace) -> dict:
     store = ArtifactStore(root)
     scores, ratios = {}, {}
     for variant in args.variants.split(","):
-        masks = {"content_mask": str(data / "segmentation" / f"in{k}.png"),
-                 "style_mask": str(data / "segmentation" / f"tar{k}.png")} if variant == "hand" else {}
+        masks = (
+            {
+                "content_mask": str(data / "segmentation" / f"in{k}.png"),
+                "style_mask": str(data / "segmentation" / f"tar{k}.png"),
+            }
+            if variant == "hand"
+            else {}
+        )
         out = Path(args.out) / variant / f"out{k}.png"
-        sidecar = stylize_pair(content=str(data / "input" / f"in{k}.png"), style=str(data / "style" / f"tar{k}.png"),
-                               output=str(out), config=args.config, artifact_root=root, **masks)
+        sidecar = stylize_pair(
+            content=str(data / "input" / f"in{k}.png"),
+            style=str(data / "style" / f"tar{k}.png"),
+            output=str(out),
+            config=args.config,
+            artifact_root=root,
+            **masks,
+        )
         stages = sidecar["stages"]
         content = store.read_image(store.get("prepare", stages["prepare_content"]["key"]))
         style = store.read_image(store.get("prepare", stages["prepare_style"]["key"]))
@@ -207,43 +235,61 @@ def quality_row(data: Path, k: int, args: argparse.Namespace) -> dict:
 def print_regions(rows: list[dict]) -> None:
     """One line per pair and the median mIoU."""
     proxy, short = all("proxy" in r for r in rows), all("short" in r for r in rows)
-    extra = (f" {'proxy auto/hand':>15} {'one/hand':>8}" if proxy else "") + (f" {'short photo':>11} {'style':>6}" if short else "")
+    extra = (f" {'proxy auto/hand':>15} {'one/hand':>8}" if proxy else "") + (
+        f" {'short photo':>11} {'style':>6}" if short else ""
+    )
     print(f"{'pair':>6} {'mIoU':>6} {'auto':>5} {'hand':>5} {'seconds':>8}{extra}  source, disagreement by count")
     for r in rows:
         disagreement = r["detail"].get("disagreement") or {}
         extra = (f" {r['proxy']['auto']:15.3f} {r['proxy']['one_region']:8.3f}" if proxy else "") + (
-            f" {r['short']['photorealism']:11.3f} {r['short']['style_distance']:6.3f}" if short else "")
-        print(f"{r['pair']:>6} {r['miou']:6.3f} {r['auto_regions']:>5} {r['hand_regions']:>5} {r['seconds']:8.2f}{extra}"
-              f"  {r['source']} {' '.join(f'{k}:{v:.3f}' for k, v in disagreement.items())}")
+            f" {r['short']['photorealism']:11.3f} {r['short']['style_distance']:6.3f}" if short else ""
+        )
+        print(
+            f"{r['pair']:>6} {r['miou']:6.3f} {r['auto_regions']:>5} {r['hand_regions']:>5} {r['seconds']:8.2f}{extra}"
+            f"  {r['source']} {' '.join(f'{k}:{v:.3f}' for k, v in disagreement.items())}"
+        )
     values = [r["miou"] for r in rows]
-    print(f"{'median':>6} {statistics.median(values):6.3f}   (mean {statistics.mean(values):.3f}, "
-          f"min {min(values):.3f}, pairs >= 0.6: {sum(v >= 0.6 for v in values)}/{len(values)})")
+    print(
+        f"{'median':>6} {statistics.median(values):6.3f}   (mean {statistics.mean(values):.3f}, "
+        f"min {min(values):.3f}, pairs >= 0.6: {sum(v >= 0.6 for v in values)}/{len(values)})"
+    )
     if proxy:
         ratios = [r["proxy"]["auto"] for r in rows]
-        print(f"proxy style distance auto/hand: median {statistics.median(ratios):.3f}, mean {statistics.mean(ratios):.3f}, "
-              f"pairs within 10%: {sum(v <= 1.1 for v in ratios)}/{len(ratios)}; one region/hand: median "
-              f"{statistics.median(r['proxy']['one_region'] for r in rows):.3f}")
+        print(
+            f"proxy style distance auto/hand: median {statistics.median(ratios):.3f}, "
+            f"mean {statistics.mean(ratios):.3f}, "
+            f"pairs within 10%: {sum(v <= 1.1 for v in ratios)}/{len(ratios)}; one region/hand: median "
+            f"{statistics.median(r['proxy']['one_region'] for r in rows):.3f}"
+        )
     if short:
         med = {m: statistics.median(r["short"][m] for r in rows) for m in ("photorealism", "style_distance")}
-        print(f"short dpst auto/hand: median photorealism {med['photorealism']:.3f}, "
-              f"style distance {med['style_distance']:.3f}")
+        print(
+            f"short dpst auto/hand: median photorealism {med['photorealism']:.3f}, "
+            f"style distance {med['style_distance']:.3f}"
+        )
 
 
 def print_quality(rows: list[dict]) -> None:
     """Per-pair scores with hand masks and automatic regions, the ratios and their medians."""
-    print(f"{'pair':>6} | {'hand: struct photo*1e4 style':>29} | {'auto: struct photo*1e4 style':>29} | "
-          f"{'ratio auto/hand: photo style':>28}")
+    print(
+        f"{'pair':>6} | {'hand: struct photo*1e4 style':>29} | {'auto: struct photo*1e4 style':>29} | "
+        f"{'ratio auto/hand: photo style':>28}"
+    )
     for r in rows:
         h, a, q = r["scores"]["hand"], r["scores"]["auto"], r["ratios"]
-        print(f"{r['pair']:>6} | {h['structure']:6.3f} {h['photorealism'] * 1e4:8.3f} {h['style_distance']:7.2f}"
-              f"       | {a['structure']:6.3f} {a['photorealism'] * 1e4:8.3f} {a['style_distance']:7.2f}"
-              f"       | {q['photorealism']:13.3f} {q['style_distance']:7.3f}")
+        print(
+            f"{r['pair']:>6} | {h['structure']:6.3f} {h['photorealism'] * 1e4:8.3f} {h['style_distance']:7.2f}"
+            f"       | {a['structure']:6.3f} {a['photorealism'] * 1e4:8.3f} {a['style_distance']:7.2f}"
+            f"       | {q['photorealism']:13.3f} {q['style_distance']:7.3f}"
+        )
     med = {m: statistics.median(r["ratios"][m] for r in rows) for m in ("photorealism", "style_distance")}
     mh = {m: statistics.median(r["scores"]["hand"][m] for r in rows) for m in ("photorealism", "style_distance")}
     ma = {m: statistics.median(r["scores"]["auto"][m] for r in rows) for m in ("photorealism", "style_distance")}
-    print(f"median ratios: photorealism {med['photorealism']:.3f}, style distance {med['style_distance']:.3f}; "
-          f"medians hand vs auto: photorealism*1e4 {mh['photorealism'] * 1e4:.3f} vs {ma['photorealism'] * 1e4:.3f}, "
-          f"style distance {mh['style_distance']:.3f} vs {ma['style_distance']:.3f}")
+    print(
+        f"median ratios: photorealism {med['photorealism']:.3f}, style distance {med['style_distance']:.3f}; "
+        f"medians hand vs auto: photorealism*1e4 {mh['photorealism'] * 1e4:.3f} vs {ma['photorealism'] * 1e4:.3f}, "
+        f"style distance {mh['style_distance']:.3f} vs {ma['style_distance']:.3f}"
+    )
 
 
 def combine(folders: list[str]) -> dict:
@@ -270,8 +316,10 @@ def print_combined(combined: dict) -> None:
     """Per pair: the ratios of every run, their median, and the hand runs' drift; then medians."""
     rows = combined["rows"]
     print(f"# {len(combined['runs'])} quality runs: {', '.join(combined['runs'])}")
-    print(f"{'pair':>6} | {'photo auto/hand per run':>24} {'median':>7} | {'style auto/hand per run':>24} {'median':>7} | "
-          f"hand drift photo style")
+    print(
+        f"{'pair':>6} | {'photo auto/hand per run':>24} {'median':>7} | "
+        f"{'style auto/hand per run':>24} {'median':>7} | hand drift photo style"
+    )
 
     def med(values: list[float]) -> str:
         return f"{statistics.median(values):7.3f}" if values else f"{'-':>7}"
@@ -279,7 +327,10 @@ def print_combined(combined: dict) -> None:
     for r in rows:
         cells = [" ".join(f"{v:.3f}" for v in r[m]) for m in ("photorealism", "style_distance")]
         drift = " ".join(f"{p:.3f}/{s:.3f}" for p, s in zip(r["hand_photorealism"], r["hand_style_distance"]))
-        print(f"{r['pair']:>6} | {cells[0]:>24} {med(r['photorealism'])} | {cells[1]:>24} {med(r['style_distance'])} | {drift}")
+        print(
+            f"{r['pair']:>6} | {cells[0]:>24} {med(r['photorealism'])} | "
+            f"{cells[1]:>24} {med(r['style_distance'])} | {drift}"
+        )
     for m in ("photorealism", "style_distance"):
         drift = [abs(v - 1) for r in rows for v in r[f"hand_{m}"]]
         moved = f"hand runs move by a median {statistics.median(drift) * 100 if drift else 0:.1f} % between runs"
@@ -288,8 +339,10 @@ def print_combined(combined: dict) -> None:
             continue
         per_run = [statistics.median(r[m][i] for r in rows) for i in range(min(len(r[m]) for r in rows))]
         pooled = statistics.median(statistics.median(r[m]) for r in rows)
-        print(f"{m}: median over pairs of the per-pair medians {pooled:.3f}; per run "
-              f"{' '.join(f'{v:.3f}' for v in per_run)}; {moved}")
+        print(
+            f"{m}: median over pairs of the per-pair medians {pooled:.3f}; per run "
+            f"{' '.join(f'{v:.3f}' for v in per_run)}; {moved}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,16 +350,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=str(DEFAULT_DATA), help="the dpst folder (input, style, segmentation)")
     p.add_argument("--pairs", default=",".join(map(str, PAIRS)), help="comma-separated pair numbers")
     p.add_argument("--proxy", action="store_true", help="also the colour-transfer proxy of the style distance")
-    p.add_argument("--short", type=int, default=0, metavar="N",
-                   help="also short dpst runs (N + N iterations at half the size), auto vs hand masks")
+    p.add_argument(
+        "--short",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also short dpst runs (N + N iterations at half the size), auto vs hand masks",
+    )
     p.add_argument("--quality", action="store_true", help="also run the flow with hand and automatic masks")
-    p.add_argument("--variants", default="hand,auto", choices=["hand,auto", "hand", "auto"],
-                   help="which quality runs to make (the ratios need both)")
-    p.add_argument("--jitter", type=int, default=0, metavar="SEED",
-                   help="add seeded noise of up to one grey level to the content photos (0: none)")
+    p.add_argument(
+        "--variants",
+        default="hand,auto",
+        choices=["hand,auto", "hand", "auto"],
+        help="which quality runs to make (the ratios need both)",
+    )
+    p.add_argument(
+        "--jitter",
+        type=int,
+        default=0,
+        metavar="SEED",
+        help="add seeded noise of up to one grey level to the content photos (0: none)",
+    )
     p.add_argument("--out", default="bench-out/segmentation", help="folder for outputs and results.json")
-    p.add_argument("--combine", default="", metavar="DIR,DIR,...",
-                   help="only combine earlier --quality runs' results.json (first without jitter)")
+    p.add_argument(
+        "--combine",
+        default="",
+        metavar="DIR,DIR,...",
+        help="only combine earlier --quality runs' results.json (first without jitter)",
+    )
     add_settings_flags(p)
     args = p.parse_args(argv)
     args.config = config_from_args(args, BASE)
@@ -332,8 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in pairs:
             quality.append(quality_row(data, k, args))
             print(f"pair {k} done ({time.perf_counter() - start:.0f} s elapsed)", file=sys.stderr, flush=True)
-        print(f"# dpst with hand vs automatic masks, {config.model_dump_json()}; style distance over the hand "
-              "regions")
+        print(f"# dpst with hand vs automatic masks, {config.model_dump_json()}; style distance over the hand regions")
         if all(r["ratios"] for r in quality):
             print_quality(quality)
         results["quality"] = quality

@@ -105,24 +105,33 @@ class ArtifactStore:
         info = self.read_json(f"{stage}/{key}/{REF_FILE}")
         if info is None:
             return None
-        return ArtifactRef(stage, key, self._uri(stage, key), info["digest"], tuple(info["files"]),
-                           info.get("meta", {}), True, info.get("seconds"))
+        return ArtifactRef(
+            stage,
+            key,
+            self._uri(stage, key),
+            info["digest"],
+            tuple(info["files"]),
+            info.get("meta", {}),
+            True,
+            info.get("seconds"),
+        )
 
-    def put(self, stage: str, key: str, files: dict[str, bytes], meta: dict | None = None,
-            seconds: float | None = None) -> ArtifactRef:
+    def put(
+        self, stage: str, key: str, files: dict[str, bytes], meta: dict | None = None, seconds: float | None = None
+    ) -> ArtifactRef:
         """Store files under the key, then commit by writing ``ref.json`` last."""
         uri = self._uri(stage, key)
         meta = meta or {}
         for name, data in files.items():
             write_bytes_atomic(f"{uri}/{name}", data, self.storage_options)
         digest = artifact_digest(files, meta)
-        info = {"stage": stage, "key": key, "digest": digest, "files": sorted(files), "meta": meta,
-                "seconds": seconds}
+        info = {"stage": stage, "key": key, "digest": digest, "files": sorted(files), "meta": meta, "seconds": seconds}
         write_bytes_atomic(f"{uri}/{REF_FILE}", canonical_json(info), self.storage_options)
         return ArtifactRef(stage, key, uri, digest, tuple(sorted(files)), meta, False, seconds)
 
-    def get_or_create(self, stage: str, key: str, compute: Callable[[], tuple[dict[str, bytes], dict]],
-                      refresh: bool = False) -> ArtifactRef:
+    def get_or_create(
+        self, stage: str, key: str, compute: Callable[[], tuple[dict[str, bytes], dict]], refresh: bool = False
+    ) -> ArtifactRef:
         """The artifact for ``key``, computing and storing it only when it is not stored yet
         (or always, with ``refresh``: a stage rerun overwrites what is stored).
 

@@ -84,8 +84,7 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder + "/")
 
 
-def find_photos(input_uri: str, storage_options: dict | None = None,
-                exclude: Iterable[str | None] = ()) -> Listing:
+def find_photos(input_uri: str, storage_options: dict | None = None, exclude: Iterable[str | None] = ()) -> Listing:
     """Photos under ``input_uri``, recursively, by extension (any case), sorted by path.
 
     Masks (``<stem>.mask.<ext>``) are attached to the photo with that stem in the same folder;
@@ -108,13 +107,14 @@ def find_photos(input_uri: str, storage_options: dict | None = None,
     prefix = _protocol_prefix(input_uri)
     excluded = [url_to_fs(u, storage_options)[1].rstrip("/") for u in exclude if u]
     # earlier photostyle outputs below the input (a folder holding a _manifest/) are not photos
-    excluded += sorted({path[: path.index("/_manifest/")] for path in found
-                        if "/_manifest/" in path[len(root):]} - {root})
+    excluded += sorted(
+        {path[: path.index("/_manifest/")] for path in found if "/_manifest/" in path[len(root) :]} - {root}
+    )
     masks: dict[str, str] = {}
     candidates: list[tuple[str, dict]] = []
     skipped: dict[str, str] = {}
     for path, info in sorted(found.items()):
-        rel = path[len(root):].lstrip("/")
+        rel = path[len(root) :].lstrip("/")
         parts = rel.split("/")
         if any(p.startswith(".") for p in parts) or any(p in RESERVED for p in parts[:-1]):
             continue
@@ -126,8 +126,10 @@ def find_photos(input_uri: str, storage_options: dict | None = None,
             candidates.append((rel, info))
         else:
             skipped[prefix + path] = "not a photo by its extension"
-    photos = [Photo(prefix + root + "/" + rel, rel, masks.get(_mask_key(posixpath.splitext(rel)[0])),
-                    file_stamp(info)) for rel, info in candidates]
+    photos = [
+        Photo(prefix + root + "/" + rel, rel, masks.get(_mask_key(posixpath.splitext(rel)[0])), file_stamp(info))
+        for rel, info in candidates
+    ]
     if not photos:
         raise InputError(input_uri, f"no photos found (extensions: {', '.join(PHOTO_EXTENSIONS)})")
     return Listing(photos, skipped)
@@ -151,8 +153,9 @@ def _memo_name(uri: str, stamp: str) -> str:
     return f"_sources/{sha256_hex(canonical_json({'uri': uri, 'stamp': stamp}))[:32]}.json"
 
 
-def content_sha256(uri: str, storage_options: dict | None = None, store: ArtifactStore | None = None,
-                   stamp: str | None = None) -> str:
+def content_sha256(
+    uri: str, storage_options: dict | None = None, store: ArtifactStore | None = None, stamp: str | None = None
+) -> str:
     """The sha256 of a file's bytes; remembered in ``store`` under its listing stamp, so an
     unchanged file is hashed once. Without a stamp the file is listed to get one."""
     if store is None:

@@ -48,8 +48,9 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(rgb, 0.0, 1.0)
 
 
-def region_colour_transfer(content: np.ndarray, style: np.ndarray, content_masks: np.ndarray,
-                           style_masks: np.ndarray) -> np.ndarray:
+def region_colour_transfer(
+    content: np.ndarray, style: np.ndarray, content_masks: np.ndarray, style_masks: np.ndarray
+) -> np.ndarray:
     """Match each content region's Lab mean and standard deviation to its style region's.
 
     Masks are (K,H,W) and (K,Hs,Ws); pixels outside every region keep their colour. Returns

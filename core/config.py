@@ -88,9 +88,7 @@ class DPSTConfig(NeuralStyleConfig):
     model_config = ConfigDict(title="dpst")
 
     name: Literal["dpst"] = "dpst"
-    photo_weight: float = Field(
-        1e4, ge=0, description="Photorealism weight lambda, per 700x466 pixels (DPST: 1e4)."
-    )
+    photo_weight: float = Field(1e4, ge=0, description="Photorealism weight lambda, per 700x466 pixels (DPST: 1e4).")
 
 
 class OptimizerConfig(Settings):
@@ -117,8 +115,7 @@ class CosegmentConfig(SegmenterConfig):
         0,
         ge=0,
         le=12,
-        description="Regions of the co-segmentation: 0 chooses 2 to 6, 1 is one whole-image region, "
-        "N forces N.",
+        description="Regions of the co-segmentation: 0 chooses 2 to 6, 1 is one whole-image region, N forces N.",
     )
 
 

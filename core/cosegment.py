@@ -29,10 +29,10 @@ import torch
 import torch.nn.functional as F
 
 from photostyle.core.colour import region_colour_transfer, rgb_to_lab
+from photostyle.core.filters import guided_filter
 from photostyle.core.imageio import resize_long_side
 from photostyle.core.masks import LabelMap
 from photostyle.core.metrics import style_distance
-from photostyle.core.filters import guided_filter
 from photostyle.core.regions import DEFAULT_MIN_SHARE, merge_unshared, pair_regions
 from photostyle.core.vgg import VGGFeatures
 
@@ -130,8 +130,9 @@ def standardise(block: np.ndarray) -> np.ndarray:
 def describe(blocks: dict[str, np.ndarray]) -> np.ndarray:
     """One image's descriptor (h, w, D): standardised blocks, each scaled to the total variance
     given by its weight squared (BLOCK_WEIGHTS), whatever its number of dimensions."""
-    parts = [standardise(blocks[name]) * (weight / np.sqrt(blocks[name].shape[-1]))
-             for name, weight in BLOCK_WEIGHTS.items()]
+    parts = [
+        standardise(blocks[name]) * (weight / np.sqrt(blocks[name].shape[-1])) for name, weight in BLOCK_WEIGHTS.items()
+    ]
     return np.concatenate(parts, axis=-1)
 
 
@@ -141,9 +142,8 @@ def joint_embedding(*features: np.ndarray, dims: int = PCA_DIMS) -> list[np.ndar
     mean = flat.mean(0)
     cov = np.cov(flat - mean, rowvar=False)
     _, vecs = np.linalg.eigh(cov)
-    axes = vecs[:, ::-1][:, :min(dims, flat.shape[1])]
-    return [((f.reshape(-1, f.shape[-1]) - mean) @ axes).reshape(f.shape[:2] + (axes.shape[1],))
-            for f in features]
+    axes = vecs[:, ::-1][:, : min(dims, flat.shape[1])]
+    return [((f.reshape(-1, f.shape[-1]) - mean) @ axes).reshape(f.shape[:2] + (axes.shape[1],)) for f in features]
 
 
 def kmeans(points: np.ndarray, k: int, seed: int = 0, restarts: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -282,7 +282,9 @@ def remove_islands(labels: np.ndarray, min_pixels: int) -> np.ndarray:
     return labels
 
 
-def _compact(content: np.ndarray, style: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _compact(
+    content: np.ndarray, style: np.ndarray, centroids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Renumber the regions still present in either image as 0..K'-1, by decreasing content area."""
     present = np.union1d(np.unique(content), np.unique(style))
     area = np.bincount(content.ravel(), minlength=len(centroids))[present]
@@ -371,8 +373,13 @@ def enclosed_pieces(labels: np.ndarray, image: np.ndarray) -> np.ndarray:
     return labels
 
 
-def label_pair(embeddings: tuple[np.ndarray, np.ndarray], centroids: np.ndarray, temperature: float,
-               images: tuple[np.ndarray, np.ndarray], displace: bool = False) -> list[np.ndarray]:
+def label_pair(
+    embeddings: tuple[np.ndarray, np.ndarray],
+    centroids: np.ndarray,
+    temperature: float,
+    images: tuple[np.ndarray, np.ndarray],
+    displace: bool = False,
+) -> list[np.ndarray]:
     """Label maps of both images, each at its image's size, for one clustering: soft assignments
     snapped to the edges, seams dissolved, (with ``displace``) displaced pieces moved, islands
     joined, (with ``displace``) enclosed pieces of another colour given to their surroundings
@@ -404,19 +411,26 @@ def feature_similarity(centroids: np.ndarray) -> np.ndarray:
     return np.exp(-d2 / scale)
 
 
-def paired_masks(content: np.ndarray, style: np.ndarray, centroids: np.ndarray,
-                 min_share: float = DEFAULT_MIN_SHARE) -> tuple[np.ndarray, np.ndarray]:
+def paired_masks(
+    content: np.ndarray, style: np.ndarray, centroids: np.ndarray, min_share: float = DEFAULT_MIN_SHARE
+) -> tuple[np.ndarray, np.ndarray]:
     """Masks of a pair of label maps as the group stage pairs them: regions too small in either
     image merged into their most similar shared one, then paired by name."""
     names = [f"region_{k}" for k in range(len(centroids))]
-    content_map, style_map, _ = merge_unshared(LabelMap(content, names), LabelMap(style, list(names)),
-                                               feature_similarity(centroids), min_share)
+    content_map, style_map, _ = merge_unshared(
+        LabelMap(content, names), LabelMap(style, list(names)), feature_similarity(centroids), min_share
+    )
     pairs = pair_regions(content_map, style_map)
     return pairs.content_masks, pairs.style_masks
 
 
-def transfer_agreement(content: np.ndarray, style: np.ndarray, candidates: dict[Hashable, list[np.ndarray]],
-                       centroids: dict[Hashable, np.ndarray], min_share: float = DEFAULT_MIN_SHARE) -> dict[Hashable, float]:
+def transfer_agreement(
+    content: np.ndarray,
+    style: np.ndarray,
+    candidates: dict[Hashable, list[np.ndarray]],
+    centroids: dict[Hashable, np.ndarray],
+    min_share: float = DEFAULT_MIN_SHARE,
+) -> dict[Hashable, float]:
     """How much each candidate segmentation disagrees with the others (lower is better).
 
     Each candidate is one estimate of which parts of the two images correspond. Its per-region
@@ -429,8 +443,10 @@ def transfer_agreement(content: np.ndarray, style: np.ndarray, candidates: dict[
     """
     masks = {k: paired_masks(*maps, centroids[k], min_share) for k, maps in candidates.items()}
     outputs = {k: region_colour_transfer(content, style, *m) for k, m in masks.items()}
-    return {k: float(np.mean([style_distance(outputs[k], style, *masks[j]) for j in candidates if j != k]))
-            for k in candidates}
+    return {
+        k: float(np.mean([style_distance(outputs[k], style, *masks[j]) for j in candidates if j != k]))
+        for k in candidates
+    }
 
 
 def choose_clustering(agreement: dict[tuple[int, int], float]) -> tuple[tuple[int, int], dict[int, float]]:
@@ -452,8 +468,15 @@ def choose_clustering(agreement: dict[tuple[int, int], float]) -> tuple[tuple[in
     return best, means
 
 
-def cosegment(content: np.ndarray, style: np.ndarray, vgg: VGGFeatures, regions: int | None = None,
-              seed: int = 0, max_regions: int = MAX_REGIONS, min_share: float = DEFAULT_MIN_SHARE) -> CoSegmentation:
+def cosegment(
+    content: np.ndarray,
+    style: np.ndarray,
+    vgg: VGGFeatures,
+    regions: int | None = None,
+    seed: int = 0,
+    max_regions: int = MAX_REGIONS,
+    min_share: float = DEFAULT_MIN_SHARE,
+) -> CoSegmentation:
     """Segment content and style (HxWx3 float in [0,1]) into corresponding regions.
 
     ``regions`` fixes the number of clusters; None chooses it in MIN_REGIONS..max_regions, judging
@@ -465,10 +488,15 @@ def cosegment(content: np.ndarray, style: np.ndarray, vgg: VGGFeatures, regions:
     points = np.concatenate([ec.reshape(-1, ec.shape[-1]), es.reshape(-1, es.shape[-1])])
     scores: dict[int, float] = {}
     if regions is None:
-        fits = {(k, seed + s): fit(points, k, seed + s) for k in range(MIN_REGIONS, max(MIN_REGIONS, max_regions) + 1)
-                for s in CANDIDATE_SEEDS}
-        small = tuple(resize_long_side(im, AGREEMENT_SIZE) if max(im.shape[:2]) > AGREEMENT_SIZE else im
-                      for im in (content, style))
+        fits = {
+            (k, seed + s): fit(points, k, seed + s)
+            for k in range(MIN_REGIONS, max(MIN_REGIONS, max_regions) + 1)
+            for s in CANDIDATE_SEEDS
+        }
+        small = tuple(
+            resize_long_side(im, AGREEMENT_SIZE) if max(im.shape[:2]) > AGREEMENT_SIZE else im
+            for im in (content, style)
+        )
         candidates = {key: label_pair((ec, es), *fits[key], small) for key in fits}
         agreement = transfer_agreement(*small, candidates, {key: f[0] for key, f in fits.items()}, min_share)
         best, scores = choose_clustering(agreement)
@@ -480,5 +508,11 @@ def cosegment(content: np.ndarray, style: np.ndarray, vgg: VGGFeatures, regions:
     maps = label_pair((ec, es), centroids, temperature, (content, style), displace=True)
     clabels, slabels, centroids = _compact(maps[0], maps[1], centroids)
     names = [f"region_{k}" for k in range(len(centroids))]
-    return CoSegmentation(LabelMap(clabels, names), LabelMap(slabels, list(names)), centroids, regions,
-                          "auto" if scores else "given", scores)
+    return CoSegmentation(
+        LabelMap(clabels, names),
+        LabelMap(slabels, list(names)),
+        centroids,
+        regions,
+        "auto" if scores else "given",
+        scores,
+    )

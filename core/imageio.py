@@ -6,6 +6,7 @@ its own pipeline with a readable message. Writes never leave a partial file unde
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import posixpath
@@ -66,10 +67,8 @@ def file_exists(uri: str, storage_options: dict | None = None) -> bool:
 def remove_file(uri: str, storage_options: dict | None = None) -> None:
     """Delete a file if it exists (a missing file is fine)."""
     fs, path = url_to_fs(uri, storage_options)
-    try:
+    with contextlib.suppress(FileNotFoundError):
         fs.rm_file(path)
-    except FileNotFoundError:
-        pass
 
 
 def _is_dir(fs: fsspec.AbstractFileSystem, path: str) -> bool:
@@ -120,7 +119,8 @@ def _lab_to_rgb(img: Image.Image) -> Image.Image:
     from PIL import ImageCms
 
     transform = ImageCms.buildTransformFromOpenProfiles(
-        ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")
+        ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"
+    )
     return ImageCms.applyTransform(img, transform)
 
 
@@ -180,8 +180,7 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
         out = arr.copy()
     else:
         tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None]
-        resized = F.interpolate(tensor, size=(height, width), mode="bicubic", align_corners=False,
-                                antialias=True)
+        resized = F.interpolate(tensor, size=(height, width), mode="bicubic", align_corners=False, antialias=True)
         out = resized[0].permute(1, 2, 0).clamp_(0.0, 1.0).contiguous().numpy()
     return out[..., 0] if squeeze else out
 
@@ -249,8 +248,9 @@ def format_for(uri: str) -> str:
     try:
         return _FORMATS[ext]
     except KeyError:
-        raise InputError(uri, f"unsupported output format {ext or '(no extension)'!r} "
-                              "(use .png, .jpg, .jpeg, .webp, .tif or .tiff)") from None
+        raise InputError(
+            uri, f"unsupported output format {ext or '(no extension)'!r} (use .png, .jpg, .jpeg, .webp, .tif or .tiff)"
+        ) from None
 
 
 def _current_umask() -> int:
@@ -276,10 +276,8 @@ def _write_local_atomic(path: str, data: bytes) -> None:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -333,13 +331,14 @@ def sweep_temp_files(uri: str, storage_options: dict | None = None, keep: list[s
     if _protocols(fs) & ATOMIC_PUT_PROTOCOLS or not fs.isdir(root):
         return []
     kept = [url_to_fs(k, storage_options)[1].rstrip("/") + "/" for k in keep or []]
-    stale = [path for path in fs.find(root) if _is_temp_name(posixpath.basename(path))
-             and not any(path.startswith(k) for k in kept)]
+    stale = [
+        path
+        for path in fs.find(root)
+        if _is_temp_name(posixpath.basename(path)) and not any(path.startswith(k) for k in kept)
+    ]
     for path in stale:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             fs.rm_file(path)
-        except FileNotFoundError:
-            pass
     return stale
 
 

@@ -42,8 +42,9 @@ def _window_terms(image: np.ndarray, eps: float, radius: int) -> tuple[np.ndarra
     """
     h, w, _ = image.shape
     hc, wc = h - 2 * radius, w - 2 * radius
-    patches = np.stack([image[radius + dy: radius + dy + hc, radius + dx: radius + dx + wc]
-                        for dy, dx in _window_offsets(radius)])
+    patches = np.stack(
+        [image[radius + dy : radius + dy + hc, radius + dx : radius + dx + wc] for dy, dx in _window_offsets(radius)]
+    )
     n = patches.shape[0]
     d = patches - patches.mean(axis=0, keepdims=True)
     cov = np.einsum("nyxi,nyxj->yxij", d, d) / n
@@ -103,8 +104,9 @@ def matting_laplacian(image: np.ndarray, eps: float = 1e-7, radius: int = 1) -> 
     return _banded_to_csr(values, covered, radius)
 
 
-def to_torch_sparse(L: scipy.sparse.csr_matrix, device: torch.device | str = "cpu",
-                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def to_torch_sparse(
+    L: scipy.sparse.csr_matrix, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """The scipy matrix as a torch sparse CSR tensor on ``device`` (CSR @ dense works on CPU and CUDA)."""
     L = scipy.sparse.csr_matrix(L)
     L.sum_duplicates()
@@ -167,12 +169,12 @@ def laplacian_energy(image: np.ndarray, L: scipy.sparse.spmatrix) -> float:
 def laplacian_to_arrays(L: scipy.sparse.spmatrix) -> dict[str, np.ndarray]:
     """CSR arrays (data, indices, indptr, shape) of L, for storing it as an .npz/.npy artifact."""
     L = scipy.sparse.csr_matrix(L)
-    return {"data": L.data, "indices": L.indices, "indptr": L.indptr,
-            "shape": np.asarray(L.shape, dtype=np.int64)}
+    return {"data": L.data, "indices": L.indices, "indptr": L.indptr, "shape": np.asarray(L.shape, dtype=np.int64)}
 
 
 def laplacian_from_arrays(d: dict[str, np.ndarray]) -> scipy.sparse.csr_matrix:
     """Inverse of laplacian_to_arrays."""
     shape = tuple(int(s) for s in np.asarray(d["shape"]))
-    return scipy.sparse.csr_matrix((np.asarray(d["data"]), np.asarray(d["indices"]),
-                                    np.asarray(d["indptr"])), shape=shape)
+    return scipy.sparse.csr_matrix(
+        (np.asarray(d["data"]), np.asarray(d["indices"]), np.asarray(d["indptr"])), shape=shape
+    )

@@ -58,8 +58,9 @@ def style_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tenso
     return torch.mean((gram(features) - target_gram) ** 2)
 
 
-def region_style_loss(features: torch.Tensor, masks: torch.Tensor, target_grams: list[torch.Tensor],
-                      areas: list[float] | None = None) -> torch.Tensor:
+def region_style_loss(
+    features: torch.Tensor, masks: torch.Tensor, target_grams: list[torch.Tensor], areas: list[float] | None = None
+) -> torch.Tensor:
     """DPST's augmented style loss over K regions: masks (K,H,W) at this layer's resolution.
 
     Region k of the output is matched to ``target_grams[k]``, the Gram of style region k; each

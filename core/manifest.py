@@ -22,34 +22,36 @@ from photostyle.core.version import code_version
 MANIFEST_DIR = "_manifest"
 STATUSES = ("ok", "cached", "failed")
 
-SCHEMA = pa.schema([
-    pa.field("run_id", pa.string()),
-    pa.field("run_name", pa.string()),
-    pa.field("timestamp", pa.timestamp("us", tz="UTC")),
-    pa.field("input_uri", pa.string()),
-    pa.field("input_sha256", pa.string()),
-    pa.field("mask_uri", pa.string()),
-    pa.field("style_uri", pa.string()),
-    pa.field("style_sha256", pa.string()),
-    pa.field("params_hash", pa.string()),
-    pa.field("params", pa.string()),  # JSON
-    pa.field("stage_keys", pa.map_(pa.string(), pa.string())),
-    pa.field("output_uri", pa.string()),
-    pa.field("structure", pa.float64()),
-    pa.field("photorealism", pa.float64()),
-    pa.field("style_distance", pa.float64()),
-    pa.field("nima", pa.float64()),
-    pa.field("seconds", pa.map_(pa.string(), pa.float64())),  # compute seconds in this run
-    pa.field("cached_stages", pa.list_(pa.string())),
-    pa.field("status", pa.string()),
-    pa.field("error", pa.string()),
-    pa.field("code_version", pa.string()),
-    pa.field("segmentation", pa.string()),  # user-mask, model, cosegment or single-region
-    pa.field("regions", pa.list_(pa.string())),  # the paired regions' names
-    pa.field("weights_id", pa.string()),
-    pa.field("device", pa.string()),
-    pa.field("worker", pa.string()),  # host:pid of the process that ran the photo
-])
+SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string()),
+        pa.field("run_name", pa.string()),
+        pa.field("timestamp", pa.timestamp("us", tz="UTC")),
+        pa.field("input_uri", pa.string()),
+        pa.field("input_sha256", pa.string()),
+        pa.field("mask_uri", pa.string()),
+        pa.field("style_uri", pa.string()),
+        pa.field("style_sha256", pa.string()),
+        pa.field("params_hash", pa.string()),
+        pa.field("params", pa.string()),  # JSON
+        pa.field("stage_keys", pa.map_(pa.string(), pa.string())),
+        pa.field("output_uri", pa.string()),
+        pa.field("structure", pa.float64()),
+        pa.field("photorealism", pa.float64()),
+        pa.field("style_distance", pa.float64()),
+        pa.field("nima", pa.float64()),
+        pa.field("seconds", pa.map_(pa.string(), pa.float64())),  # compute seconds in this run
+        pa.field("cached_stages", pa.list_(pa.string())),
+        pa.field("status", pa.string()),
+        pa.field("error", pa.string()),
+        pa.field("code_version", pa.string()),
+        pa.field("segmentation", pa.string()),  # user-mask, model, cosegment or single-region
+        pa.field("regions", pa.list_(pa.string())),  # the paired regions' names
+        pa.field("weights_id", pa.string()),
+        pa.field("device", pa.string()),
+        pa.field("worker", pa.string()),  # host:pid of the process that ran the photo
+    ]
+)
 
 
 def manifest_uri(output_uri: str) -> str:
@@ -59,7 +61,7 @@ def manifest_uri(output_uri: str) -> str:
 
 def now_utc() -> dt.datetime:
     """The timestamp rows carry."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def params_hash(params: dict) -> str:
@@ -76,15 +78,24 @@ def sidecar_row(sidecar: dict, mask_uri: str | None = None) -> dict:
     fresh = len(cached) < len(stages) or sidecar.get("published", True)
     scores = sidecar.get("scores") or {}
     return {
-        "input_uri": inputs["content"], "input_sha256": inputs.get("content_sha256"), "mask_uri": mask_uri,
-        "style_uri": inputs["style"], "style_sha256": inputs.get("style_sha256"),
-        "params_hash": params_hash(sidecar["params"]), "params": canonical_json(sidecar["params"]).decode(),
-        "stage_keys": {name: s["key"] for name, s in stages.items()}, "output_uri": sidecar["output"],
+        "input_uri": inputs["content"],
+        "input_sha256": inputs.get("content_sha256"),
+        "mask_uri": mask_uri,
+        "style_uri": inputs["style"],
+        "style_sha256": inputs.get("style_sha256"),
+        "params_hash": params_hash(sidecar["params"]),
+        "params": canonical_json(sidecar["params"]).decode(),
+        "stage_keys": {name: s["key"] for name, s in stages.items()},
+        "output_uri": sidecar["output"],
         **{name: scores.get(name) for name in ("structure", "photorealism", "style_distance", "nima")},
         "seconds": {name: 0.0 if s["cached"] else float(s["seconds"] or 0.0) for name, s in stages.items()},
-        "cached_stages": cached, "status": "ok" if fresh else "cached", "error": None,
-        "code_version": sidecar.get("code_version"), "weights_id": sidecar.get("weights_id"),
-        "device": sidecar.get("device"), "segmentation": segmentation_source(sidecar),
+        "cached_stages": cached,
+        "status": "ok" if fresh else "cached",
+        "error": None,
+        "code_version": sidecar.get("code_version"),
+        "weights_id": sidecar.get("weights_id"),
+        "device": sidecar.get("device"),
+        "segmentation": segmentation_source(sidecar),
         "regions": sidecar.get("regions"),
     }
 
@@ -99,14 +110,31 @@ def segmentation_source(sidecar: dict) -> str | None:
     return seg.get("source")
 
 
-def failed_row(input_uri: str, mask_uri: str | None, style_uri: str, style_sha256: str | None,
-               params: dict, output_uri: str, error: str) -> dict:
+def failed_row(
+    input_uri: str,
+    mask_uri: str | None,
+    style_uri: str,
+    style_sha256: str | None,
+    params: dict,
+    output_uri: str,
+    error: str,
+) -> dict:
     """The manifest row of a photo that failed, with its one-line error."""
-    return {"input_uri": input_uri, "mask_uri": mask_uri, "style_uri": style_uri,
-            "style_sha256": style_sha256, "params_hash": params_hash(params),
-            "params": canonical_json(params).decode(), "output_uri": output_uri, "status": "failed",
-            "error": error, "code_version": code_version(), "stage_keys": {}, "seconds": {},
-            "cached_stages": []}
+    return {
+        "input_uri": input_uri,
+        "mask_uri": mask_uri,
+        "style_uri": style_uri,
+        "style_sha256": style_sha256,
+        "params_hash": params_hash(params),
+        "params": canonical_json(params).decode(),
+        "output_uri": output_uri,
+        "status": "failed",
+        "error": error,
+        "code_version": code_version(),
+        "stage_keys": {},
+        "seconds": {},
+        "cached_stages": [],
+    }
 
 
 def to_table(rows: list[dict]) -> pa.Table:
@@ -117,8 +145,7 @@ def to_table(rows: list[dict]) -> pa.Table:
     bad = {row.get("status") for row in rows} - set(STATUSES)
     if bad:
         raise ValueError(f"unknown status {sorted(map(str, bad))}")
-    return pa.Table.from_pylist([{name: row.get(name) for name in SCHEMA.names} for row in rows],
-                                schema=SCHEMA)
+    return pa.Table.from_pylist([{name: row.get(name) for name in SCHEMA.names} for row in rows], schema=SCHEMA)
 
 
 def write_part(output_uri: str, rows: list[dict], part: str, storage_options: dict | None = None) -> str:
@@ -136,6 +163,5 @@ def read_manifest(output_uri: str, storage_options: dict | None = None) -> pa.Ta
     fs.invalidate_cache(path)
     if not fs.exists(path):
         return SCHEMA.empty_table()
-    dataset = ds.dataset(path, filesystem=fs, format="parquet", schema=SCHEMA,
-                         exclude_invalid_files=False)
+    dataset = ds.dataset(path, filesystem=fs, format="parquet", schema=SCHEMA, exclude_invalid_files=False)
     return dataset.to_table()

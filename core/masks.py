@@ -75,10 +75,10 @@ def _core(labels: np.ndarray, radius: int) -> np.ndarray:
     """Pixels whose whole (2r+1)^2 neighbourhood has their own label (edges replicated)."""
     height, width = labels.shape
     padded = np.pad(labels, radius, mode="edge")
-    centre = padded[:, radius:radius + width]
+    centre = padded[:, radius : radius + width]
     rows_uniform = np.ones(padded.shape[0:1] + (width,), dtype=bool)
     for dx in range(-radius, radius + 1):
-        rows_uniform &= padded[:, radius + dx:radius + dx + width] == centre
+        rows_uniform &= padded[:, radius + dx : radius + dx + width] == centre
     core = np.ones((height, width), dtype=bool)
     own = labels
     for dy in range(-radius, radius + 1):
@@ -157,8 +157,7 @@ def _pad_or_crop(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return labels[rows][:, cols]
 
 
-def fit_mask(mask: LabelMap, photo_shape: tuple[int, int], target_shape: tuple[int, int],
-             uri: str) -> LabelMap:
+def fit_mask(mask: LabelMap, photo_shape: tuple[int, int], target_shape: tuple[int, int], uri: str) -> LabelMap:
     """Check a mask matches its photo (H, W), then resize it to ``target_shape`` (nearest).
 
     A mask within 2 px of the photo's size is padded/cropped to it (aligned top-left); one with

@@ -35,8 +35,6 @@ SSIM_K2 = 0.03
 SSIM_TRUNCATE = 3.5
 
 
-
-
 def _check_image(image: np.ndarray, name: str) -> np.ndarray:
     """Return ``image`` as float64 HxWx3, raising ValueError on another shape."""
     arr = np.asarray(image, dtype=np.float64)

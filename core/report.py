@@ -28,13 +28,20 @@ def pair_markdown(title: str, images: dict[str, np.ndarray], scores: dict, facts
     row = "| " + " | ".join(f"![{name}]({thumbnail_data_uri(img)})" for name, img in images.items()) + " |\n"
     score_rows = "".join(f"| {name} | {_fmt(value)} |\n" for name, value in scores.items())
     fact_rows = "".join(f"- **{name}**: {value}\n" for name, value in facts.items())
-    return (f"# {title}\n\n{header}{row}\n| score | value |\n|---|---|\n{score_rows}\n{fact_rows}")
+    return f"# {title}\n\n{header}{row}\n| score | value |\n|---|---|\n{score_rows}\n{fact_rows}"
 
 
 def collection_rows(rows: list[dict]) -> list[dict]:
     """Manifest rows trimmed to what a table in the UI shows: photo, status, scores, output."""
-    return [{"photo": r["input_uri"], "status": r["status"],
-             "structure": _fmt(r.get("structure")), "photorealism": _fmt(r.get("photorealism")),
-             "style_distance": _fmt(r.get("style_distance")),
-             "output": r.get("output_uri") if r["status"] != "failed" else "",
-             "error": r.get("error") or ""} for r in rows]
+    return [
+        {
+            "photo": r["input_uri"],
+            "status": r["status"],
+            "structure": _fmt(r.get("structure")),
+            "photorealism": _fmt(r.get("photorealism")),
+            "style_distance": _fmt(r.get("style_distance")),
+            "output": r.get("output_uri") if r["status"] != "failed" else "",
+            "error": r.get("error") or "",
+        }
+        for r in rows
+    ]

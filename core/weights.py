@@ -20,8 +20,9 @@ def read_verified(uri: str, sha256: str, storage_options: dict | None = None, wh
     try:
         data = read_bytes(uri, storage_options)
     except InputError as exc:
-        raise InputError(uri, f"{what} not found ({exc.problem})" if "not found" in exc.problem.lower()
-                         else exc.problem) from None
+        raise InputError(
+            uri, f"{what} not found ({exc.problem})" if "not found" in exc.problem.lower() else exc.problem
+        ) from None
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256.lower():
         raise InputError(uri, f"sha256 mismatch: expected {sha256}, got {actual}")

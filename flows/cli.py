@@ -120,10 +120,16 @@ def add_settings_flags(parser: argparse.ArgumentParser, only: Sequence[str] | No
 def _add_style_options(p: argparse.ArgumentParser) -> None:
     """The settings flags and the storage options every command shares."""
     add_settings_flags(p)
-    p.add_argument("--storage-options", type=json.loads, default=None, metavar="JSON",
-                   help="fsspec storage options as JSON (e.g. an S3 endpoint); else the environment")
-    p.add_argument("--storage-block", metavar="NAME",
-                   help="Prefect Secret block holding the storage options as a JSON object")
+    p.add_argument(
+        "--storage-options",
+        type=json.loads,
+        default=None,
+        metavar="JSON",
+        help="fsspec storage options as JSON (e.g. an S3 endpoint); else the environment",
+    )
+    p.add_argument(
+        "--storage-block", metavar="NAME", help="Prefect Secret block holding the storage options as a JSON object"
+    )
 
 
 def config_from_args(args: argparse.Namespace, base: dict | None = None) -> StyleConfig:
@@ -152,45 +158,75 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Styl
 
 
 def _add_stylize(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stylize", help="re-tone one photo like a style reference",
-                       description="Stylise CONTENT like STYLE (Gatys or Deep Photo Style Transfer) "
-                                   "and write OUT plus OUT.json (parameters, scores, timings).")
+    p = sub.add_parser(
+        "stylize",
+        help="re-tone one photo like a style reference",
+        description="Stylise CONTENT like STYLE (Gatys or Deep Photo Style Transfer) "
+        "and write OUT plus OUT.json (parameters, scores, timings).",
+    )
     p.add_argument("content", metavar="CONTENT", help="content photo (path or fsspec URL)")
     p.add_argument("style", metavar="STYLE", help="style reference photo (path or fsspec URL)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output image (.png, .jpg, .webp, .tif); a sidecar OUT.json is written too")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="output image (.png, .jpg, .webp, .tif); a sidecar OUT.json is written too",
+    )
     p.add_argument("--content-mask", metavar="M", help="region mask of the content (DPST colours or labels)")
     p.add_argument("--style-mask", metavar="M", help="region mask of the style image")
-    p.add_argument("--artifacts", default=".photostyle/artifacts", metavar="URI",
-                   help="artifact store for stage outputs (default .photostyle/artifacts)")
+    p.add_argument(
+        "--artifacts",
+        default=".photostyle/artifacts",
+        metavar="URI",
+        help="artifact store for stage outputs (default .photostyle/artifacts)",
+    )
     _add_style_options(p)
 
 
 def _add_batch(sub: argparse._SubParsersAction, name: str) -> None:
     rerun = name == "rerun"
     p = sub.add_parser(
-        name, help="recompute one stage for photos of a batch" if rerun else "re-tone every photo in a folder or bucket",
-        description=("Recompute STAGE for the selected photos of a batch (give the batch's options, so "
-                     "the other stages' keys match); later stages recompute only where it changed."
-                     if rerun else
-                     "Stylise every photo under INPUT (recursively; jpg, jpeg, png, webp, tif, tiff) like "
-                     "STYLE into the same relative paths under OUTPUT, with a Parquet manifest in "
-                     "OUTPUT/_manifest/. A photo's mask, if any, is <stem>.mask.<ext> beside it."))
+        name,
+        help="recompute one stage for photos of a batch" if rerun else "re-tone every photo in a folder or bucket",
+        description=(
+            "Recompute STAGE for the selected photos of a batch (give the batch's options, so "
+            "the other stages' keys match); later stages recompute only where it changed."
+            if rerun
+            else "Stylise every photo under INPUT (recursively; jpg, jpeg, png, webp, tif, tiff) like "
+            "STYLE into the same relative paths under OUTPUT, with a Parquet manifest in "
+            "OUTPUT/_manifest/. A photo's mask, if any, is <stem>.mask.<ext> beside it."
+        ),
+    )
     if rerun:
         p.add_argument("--stage", required=True, choices=list(STAGES), help="the stage to recompute")
     p.add_argument("input", metavar="INPUT", help="folder or prefix of photos (path or fsspec URL)")
     p.add_argument("--style", required=True, metavar="STYLE", help="style reference photo")
     p.add_argument("--style-mask", metavar="M", help="region mask of the style image")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="output folder or prefix")
-    p.add_argument("--concurrency", type=int, default=4, metavar="N",
-                   help="photos in flight at once (default 4); optimisations still take one slot per device")
-    p.add_argument("--only", action="append", metavar="GLOB",
-                   help="only photos whose path below INPUT matches (repeatable)")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="photos in flight at once (default 4); optimisations still take one slot per device",
+    )
+    p.add_argument(
+        "--only", action="append", metavar="GLOB", help="only photos whose path below INPUT matches (repeatable)"
+    )
     p.add_argument("--artifacts", metavar="URI", help="artifact store (default OUTPUT/_artifacts)")
-    p.add_argument("--dask-address", metavar="ADDR",
-                   help="run the photos on the Dask cluster whose scheduler is at ADDR (tcp://host:8786)")
-    p.add_argument("--dask-workers", type=int, default=0, metavar="N",
-                   help="run the photos on a local Dask cluster of N worker processes")
+    p.add_argument(
+        "--dask-address",
+        metavar="ADDR",
+        help="run the photos on the Dask cluster whose scheduler is at ADDR (tcp://host:8786)",
+    )
+    p.add_argument(
+        "--dask-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run the photos on a local Dask cluster of N worker processes",
+    )
     _add_style_options(p)
 
 
@@ -256,9 +292,15 @@ def _stylize(args: argparse.Namespace) -> int:
     preflight(args)
     from photostyle.flows.stylize_pair import stylize_pair
 
-    sidecar = stylize_pair(content=args.content, style=args.style, output=args.output,
-                           content_mask=args.content_mask, style_mask=args.style_mask,
-                           artifact_root=args.artifacts, **_flow_options(args))
+    sidecar = stylize_pair(
+        content=args.content,
+        style=args.style,
+        output=args.output,
+        content_mask=args.content_mask,
+        style_mask=args.style_mask,
+        artifact_root=args.artifacts,
+        **_flow_options(args),
+    )
     scores = ", ".join(f"{k} {v:.4g}" for k, v in sidecar["scores"].items() if v is not None)
     seconds = sum(s["seconds"] or 0 for s in sidecar["stages"].values() if not s["cached"])
     print(f"wrote {sidecar['output']} ({scores}; {seconds:.1f} s of stage work)")
@@ -268,10 +310,11 @@ def _stylize(args: argparse.Namespace) -> int:
 def preflight_batch(args: argparse.Namespace) -> None:
     """Cheap checks before a batch starts: the options, the style (and its mask), the folders.
     Photos themselves are checked in the run, where each bad one fails only its own row."""
+    import fsspec
+
+    from photostyle.core.errors import InputError
     from photostyle.core.imageio import check_short_side, load_image, long_side_shape, same_location
     from photostyle.core.masks import fit_mask, load_mask
-    from photostyle.core.errors import InputError
-    import fsspec
 
     check_options(args)
     if args.storage_block:
@@ -283,8 +326,12 @@ def preflight_batch(args: argparse.Namespace) -> None:
         fit_mask(load_mask(args.style_mask, opts), style.shape[:2], style.shape[:2], args.style_mask)
     fs, root = fsspec.core.url_to_fs(args.input, **(opts or {}))
     if not fs.isdir(root):
-        raise InputError(args.input, "folder not found" if not fs.exists(root) else
-                         "not a folder (give the folder or prefix holding the photos)")
+        raise InputError(
+            args.input,
+            "folder not found"
+            if not fs.exists(root)
+            else "not a folder (give the folder or prefix holding the photos)",
+        )
     if same_location(args.input, args.output, opts):
         raise InputError(args.output, "output is the input folder; results would overwrite the photos")
 
@@ -294,17 +341,27 @@ def _batch(args: argparse.Namespace) -> int:
     preflight_batch(args)
     from photostyle.flows.stylize_collection import stylize_collection
 
-    state = stylize_collection(input_uri=args.input, style=args.style, output_uri=args.output,
-                               style_mask=args.style_mask, concurrency=args.concurrency,
-                               artifact_root=args.artifacts, only=args.only,
-                               dask_address=args.dask_address, dask_workers=args.dask_workers,
-                               rerun_stage=getattr(args, "stage", None), **_flow_options(args),
-                               return_state=True)
+    state = stylize_collection(
+        input_uri=args.input,
+        style=args.style,
+        output_uri=args.output,
+        style_mask=args.style_mask,
+        concurrency=args.concurrency,
+        artifact_root=args.artifacts,
+        only=args.only,
+        dask_address=args.dask_address,
+        dask_workers=args.dask_workers,
+        rerun_stage=getattr(args, "stage", None),
+        **_flow_options(args),
+        return_state=True,
+    )
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
         raise summary
-    print(f"{summary['photos']} photos: {summary['ok']} ok, {summary['cached']} cached, "
-          f"{summary['failed']} failed; manifest {summary['manifest']}")
+    print(
+        f"{summary['photos']} photos: {summary['ok']} ok, {summary['cached']} cached, "
+        f"{summary['failed']} failed; manifest {summary['manifest']}"
+    )
     for uri, error in summary["failures"].items():
         print(f"failed: {error}" if error.startswith(uri) else f"failed: {uri}: {error}")
     return 1 if summary["failed"] else 0

@@ -15,10 +15,25 @@ from photostyle.core.artifacts import canonical_json, sha256_hex
 from photostyle.core.errors import PhotostyleError
 
 #: Option names that hold credentials (at any depth, e.g. inside ``client_kwargs``).
-SECRET_KEYS = frozenset({
-    "key", "secret", "token", "password", "session_token", "access_key", "secret_key",
-    "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "account_key", "sas_token",
-    "client_secret", "credentials", "connection_string"})
+SECRET_KEYS = frozenset(
+    {
+        "key",
+        "secret",
+        "token",
+        "password",
+        "session_token",
+        "access_key",
+        "secret_key",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "account_key",
+        "sas_token",
+        "client_secret",
+        "credentials",
+        "connection_string",
+    }
+)
 
 
 def split_secrets(options: dict) -> tuple[dict, dict]:
@@ -74,7 +89,8 @@ def resolve_storage_options(storage_options: dict | None = None, storage_block: 
     if secret:
         raise PhotostyleError(
             "storage_options holds credentials (" + ", ".join(sorted(_names(secret))) + "); flow parameters "
-            "are stored in the Prefect API, so give them in a Secret block (storage_block) or the environment")
+            "are stored in the Prefect API, so give them in a Secret block (storage_block) or the environment"
+        )
     options = _load_block(storage_block) if storage_block else {}
     return merge_options(options, storage_options or {})
 

@@ -21,10 +21,10 @@ from prefect.task_runners import TaskRunner
 
 from photostyle.core.artifacts import ArtifactStore, Stage
 from photostyle.core.collection import Photo, find_photos, output_uri_for, select
+from photostyle.core.config import StyleConfig
 from photostyle.core.errors import InputError
 from photostyle.core.imageio import absolute_uri, same_location, sweep_temp_files
 from photostyle.core.manifest import failed_row, manifest_uri, now_utc
-from photostyle.core.config import StyleConfig
 from photostyle.flows.segmentation import resolve_segmentation
 from photostyle.flows.storage import resolve_storage_options
 from photostyle.tasks.caching import result_storage_for
@@ -141,13 +141,22 @@ def stylize_collection(
     listing = find_photos(input_uri, options, exclude=[output_uri, root, style, style_mask])
     photos = select(listing.photos, only)
     if not photos:
-        raise InputError(input_uri, f"no photo matches {', '.join(only or [])} "
-                                    f"(of {len(listing.photos)} photos; patterns match the path below it)")
+        raise InputError(
+            input_uri,
+            f"no photo matches {', '.join(only or [])} "
+            f"(of {len(listing.photos)} photos; patterns match the path below it)",
+        )
     check_outputs(photos, input_uri, output_uri, options)
     for uri, why in listing.skipped.items():
         logger.warning("skipped %s: %s", uri, why)
-    logger.info("%d photos under %s (%d selected, %d other files skipped)%s", len(listing.photos),
-                input_uri, len(photos), len(listing.skipped), f"; rerunning {rerun_stage}" if rerun_stage else "")
+    logger.info(
+        "%d photos under %s (%d selected, %d other files skipped)%s",
+        len(listing.photos),
+        input_uri,
+        len(photos),
+        len(listing.skipped),
+        f"; rerunning {rerun_stage}" if rerun_stage else "",
+    )
 
     swept = sweep_temp_files(output_uri, options, keep=[input_uri])
     if swept:
@@ -160,14 +169,22 @@ def stylize_collection(
 
     report = CollectionReport(output_uri, len(photos))
     with photo_runner(dask_address, dask_workers) as runner:
-        counts, failures, parts = _run_photos(runner, photos, run, style_input, output_uri, manifest, concurrency,
-                                              report)
-    summary = {"input": input_uri, "output": output_uri, "photos": len(photos), **counts,
-               "failures": failures, "skipped": listing.skipped, "manifest": manifest_uri(output_uri),
-               "manifest_parts": parts, "run_id": manifest.run_id,
-               "seconds": round(time.perf_counter() - start, 2)}
-    message = (f"{len(photos)} photos: {counts['ok']} ok, {counts['cached']} cached, "
-               f"{counts['failed']} failed")
+        counts, failures, parts = _run_photos(
+            runner, photos, run, style_input, output_uri, manifest, concurrency, report
+        )
+    summary = {
+        "input": input_uri,
+        "output": output_uri,
+        "photos": len(photos),
+        **counts,
+        "failures": failures,
+        "skipped": listing.skipped,
+        "manifest": manifest_uri(output_uri),
+        "manifest_parts": parts,
+        "run_id": manifest.run_id,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    message = f"{len(photos)} photos: {counts['ok']} ok, {counts['cached']} cached, {counts['failed']} failed"
     logger.info(message)
     report.table(report.rows, message)
     if counts["failed"]:
@@ -187,15 +204,28 @@ def photo_runner(dask_address: str | None, dask_workers: int) -> Iterator[TaskRu
     if dask_address:
         runner = DaskTaskRunner(address=dask_address)
     else:
-        runner = DaskTaskRunner(cluster_kwargs={"n_workers": dask_workers, "threads_per_worker": 1,
-                                                "processes": True, "dashboard_address": None})
+        runner = DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": dask_workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
     with runner:
         yield runner
 
 
-def _run_photos(runner: TaskRunner | None, photos: list[Photo], run: Run, style_input: StyleInput,
-                output_uri: str, manifest: ManifestWriter, concurrency: int,
-                report: CollectionReport) -> tuple[dict, dict, list[str]]:
+def _run_photos(
+    runner: TaskRunner | None,
+    photos: list[Photo],
+    run: Run,
+    style_input: StyleInput,
+    output_uri: str,
+    manifest: ManifestWriter,
+    concurrency: int,
+    report: CollectionReport,
+) -> tuple[dict, dict, list[str]]:
     """Keep ``concurrency`` photo tasks in flight until every photo has its row; log progress."""
     logger = get_run_logger()
     counts = {"ok": 0, "cached": 0, "failed": 0}
@@ -214,8 +244,15 @@ def _run_photos(runner: TaskRunner | None, photos: list[Photo], run: Run, style_
         future.wait()
         row = future.state.result(raise_on_failure=False)
         if not isinstance(row, dict):  # the photo task itself crashed: still one row, never dropped
-            row = failed_row(photo.uri, photo.mask_uri, style_input.uri, style_input.sha256, run.params,
-                             output_uri_for(photo, output_uri), f"{photo.uri}: crashed: {future.state.message}")
+            row = failed_row(
+                photo.uri,
+                photo.mask_uri,
+                style_input.uri,
+                style_input.sha256,
+                run.params,
+                output_uri_for(photo, output_uri),
+                f"{photo.uri}: crashed: {future.state.message}",
+            )
         manifest.add(row)
         report.rows.append(row)
         report.photo_done()
@@ -225,8 +262,14 @@ def _run_photos(runner: TaskRunner | None, photos: list[Photo], run: Run, style_
             failures[row["input_uri"]] = row["error"]
             logger.error("photo %d/%d failed: %s", done, len(photos), row["error"])  # the error names it
         else:
-            logger.info("photo %d/%d %s: %s (%.1f s)", done, len(photos), row["status"], row["output_uri"],
-                        row["seconds"].get("total", 0.0))
+            logger.info(
+                "photo %d/%d %s: %s (%.1f s)",
+                done,
+                len(photos),
+                row["status"],
+                row["output_uri"],
+                row["seconds"].get("total", 0.0),
+            )
         nxt = next(queue, None)
         if nxt is not None:
             pending[submit(nxt)] = nxt

@@ -36,8 +36,9 @@ class StageKey(CachePolicy):
     stage: str = ""
     key_fn: Callable[[dict[str, Any]], str | None] | None = None
 
-    def compute_key(self, task_ctx: Any, inputs: dict[str, Any], flow_parameters: dict[str, Any],
-                    **kwargs: Any) -> str | None:
+    def compute_key(
+        self, task_ctx: Any, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any
+    ) -> str | None:
         key = self.key_fn(inputs) if self.key_fn else None
         return None if key is None else f"{self.stage}/{key}/{RESULT_FILE}"
 
@@ -49,8 +50,9 @@ class ArtifactResultStorage(WritableFileSystem):
     _description = "Where photostyle keeps Prefect's cached stage results: beside the artifacts."
 
     root: str = Field(description="Artifact store root, e.g. s3://bucket/out/_artifacts")
-    storage_options: SecretDict = Field(default_factory=lambda: SecretDict({}),
-                                        description="fsspec storage options (kept secret)")
+    storage_options: SecretDict = Field(
+        default_factory=lambda: SecretDict({}), description="fsspec storage options (kept secret)"
+    )
 
     def _uri(self, path: str) -> str:
         """Stage results sit in their artifact's folder; anything else Prefect stores (the records

@@ -26,8 +26,7 @@ def group(segments: ArtifactRef, store: ArtifactStore, config: GroupingConfig, r
 
     def compute() -> tuple[dict[str, bytes], dict]:
         pairs, merges = group_pair(load_segmentation(store, segments), config)
-        files = {"content_masks.npy": npy_bytes(pairs.content_masks),
-                 "style_masks.npy": npy_bytes(pairs.style_masks)}
+        files = {"content_masks.npy": npy_bytes(pairs.content_masks), "style_masks.npy": npy_bytes(pairs.style_masks)}
         meta = {"names": pairs.names, "unmatched": pairs.unmatched, "merges": merges}
         if pairs.soft_borders:  # only then: the user's masks keep their artifacts' digests
             meta["soft_borders"] = True
@@ -37,12 +36,19 @@ def group(segments: ArtifactRef, store: ArtifactStore, config: GroupingConfig, r
     method = segments.meta.get("method", {})
     user_masks = segments.meta.get("source", USER_MASK) == USER_MASK and method.get("style") == USER_MASK
     if ref.meta["unmatched"] and user_masks:
-        get_run_logger().warning("content regions with no counterpart in the style mask take the whole "
-                                 "style image: %s", ", ".join(ref.meta["unmatched"]))
+        get_run_logger().warning(
+            "content regions with no counterpart in the style mask take the whole style image: %s",
+            ", ".join(ref.meta["unmatched"]),
+        )
     return ref
 
 
 def load_pairs(store: ArtifactStore, ref: ArtifactRef) -> RegionPairs:
     """The paired masks of a ``group`` reference."""
-    return RegionPairs(store.read_array(ref, "content_masks.npy"), store.read_array(ref, "style_masks.npy"),
-                       list(ref.meta["names"]), list(ref.meta["unmatched"]), bool(ref.meta.get("soft_borders")))
+    return RegionPairs(
+        store.read_array(ref, "content_masks.npy"),
+        store.read_array(ref, "style_masks.npy"),
+        list(ref.meta["names"]),
+        list(ref.meta["unmatched"]),
+        bool(ref.meta.get("soft_borders")),
+    )

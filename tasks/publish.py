@@ -9,11 +9,9 @@ from prefect import task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore
 from photostyle.core.errors import InputError
-from photostyle.core.imageio import (encode_image, file_exists, format_for, read_bytes, remove_file,
-                                     write_bytes_atomic)
+from photostyle.core.imageio import encode_image, file_exists, format_for, read_bytes, remove_file, write_bytes_atomic
 from photostyle.core.version import code_version
 from photostyle.tasks.options import STAGE_OPTIONS
-
 
 #: The stages whose output a published result is: the same digests, the same result.
 RESULT_STAGES = ("optimize", "finish", "score")
@@ -26,12 +24,15 @@ def sidecar_uri(output_uri: str) -> str:
 
 def stage_summary(refs: dict[str, ArtifactRef]) -> dict[str, dict]:
     """Key, digest, compute seconds and cache status of every stage, for the sidecar."""
-    return {name: {"key": ref.key, "digest": ref.digest, "seconds": ref.seconds,
-                   "cached": ref.cached, "uri": ref.uri} for name, ref in refs.items()}
+    return {
+        name: {"key": ref.key, "digest": ref.digest, "seconds": ref.seconds, "cached": ref.cached, "uri": ref.uri}
+        for name, ref in refs.items()
+    }
 
 
-def published(output_uri: str, refs: dict[str, ArtifactRef], params: dict,
-              storage_options: dict | None = None) -> dict | None:
+def published(
+    output_uri: str, refs: dict[str, ArtifactRef], params: dict, storage_options: dict | None = None
+) -> dict | None:
     """The sidecar already at the destination when it describes this very result (same
     parameters, optimised image and scores) and its image is there too; else None."""
     try:
@@ -41,8 +42,11 @@ def published(output_uri: str, refs: dict[str, ArtifactRef], params: dict,
     if not file_exists(output_uri, storage_options):
         return None
     stages = existing.get("stages", {})
-    same = existing.get("params") == params and set(stages) == set(refs) and all(
-        stages[name].get("digest") == refs[name].digest for name in RESULT_STAGES if name in refs)
+    same = (
+        existing.get("params") == params
+        and set(stages) == set(refs)
+        and all(stages[name].get("digest") == refs[name].digest for name in RESULT_STAGES if name in refs)
+    )
     return existing if same else None
 
 
@@ -58,14 +62,25 @@ def segmentation_summary(refs: dict[str, ArtifactRef]) -> dict | None:
     if segment is None or group is None:
         return None
     method = segment.meta.get("method") or {}
-    return {"source": segment.meta.get("source", "user-mask"), "content": method.get("content"),
-            "style": method.get("style"), **(segment.meta.get("detail") or {}),
-            "merges": group.meta.get("merges", {})}
+    return {
+        "source": segment.meta.get("source", "user-mask"),
+        "content": method.get("content"),
+        "style": method.get("style"),
+        **(segment.meta.get("detail") or {}),
+        "merges": group.meta.get("merges", {}),
+    }
 
 
 @task(name="publish", **STAGE_OPTIONS)
-def publish(output_uri: str, refs: dict[str, ArtifactRef], inputs: dict, params: dict,
-            store: ArtifactStore, storage_options: dict | None = None, refresh: bool = False) -> dict:
+def publish(
+    output_uri: str,
+    refs: dict[str, ArtifactRef],
+    inputs: dict,
+    params: dict,
+    store: ArtifactStore,
+    storage_options: dict | None = None,
+    refresh: bool = False,
+) -> dict:
     """Write the result in the destination's format and its sidecar; return the sidecar (with
     ``published`` False when the destination already held this result and was left as is).
     ``params`` is the run's ``StyleConfig`` as JSON."""
@@ -88,7 +103,7 @@ def publish(output_uri: str, refs: dict[str, ArtifactRef], inputs: dict, params:
         "weights_id": refs["optimize"].meta.get("weights_id"),
         "code_version": code_version(),
         "artifact_store": store.describe(),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     write_bytes_atomic(sidecar_uri(output_uri), json.dumps(sidecar, indent=2).encode(), storage_options)
     return {**sidecar, "published": True}

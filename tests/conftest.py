@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "data" / "samples"
 #: The DPST example pairs: $PHOTOSTYLE_DPST_DATA, else ../shared/data/dpst beside the checkout.
 DPST_CANDIDATES = [Path(p) for p in (os.environ.get("PHOTOSTYLE_DPST_DATA"),) if p] + [
-    REPO.parent / "shared" / "data" / "dpst"]
+    REPO.parent / "shared" / "data" / "dpst"
+]
 
 
 def settings(size: int = 64, **sections: Any):
@@ -77,8 +78,11 @@ def s3_server():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        yield {"key": "photostyle-test", "secret": "photostyle-test-secret",
-               "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"}}
+        yield {
+            "key": "photostyle-test",
+            "secret": "photostyle-test-secret",
+            "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"},
+        }
     finally:
         server.stop()
 
@@ -87,9 +91,13 @@ def make_bucket(s3_options: dict, name: str) -> None:
     """Create a bucket on the test S3 server (s3fs's mkdir sends a location moto refuses)."""
     import boto3
 
-    boto3.client("s3", endpoint_url=s3_options["client_kwargs"]["endpoint_url"], region_name="us-east-1",
-                 aws_access_key_id=s3_options["key"],
-                 aws_secret_access_key=s3_options["secret"]).create_bucket(Bucket=name)
+    boto3.client(
+        "s3",
+        endpoint_url=s3_options["client_kwargs"]["endpoint_url"],
+        region_name="us-east-1",
+        aws_access_key_id=s3_options["key"],
+        aws_secret_access_key=s3_options["secret"],
+    ).create_bucket(Bucket=name)
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from photostyle.core.ade20k import CLASS_NAMES, class_names, class_similarity, classes, synonyms, synset
-from photostyle.core.masks import LabelMap
 from photostyle.core.config import GroupingConfig
+from photostyle.core.masks import LabelMap
 from photostyle.core.segmentation import Segmentation, group_pair
 
 INDEX = {n: i for i, n in enumerate(CLASS_NAMES)}
@@ -24,7 +24,7 @@ def sim(a: str, b: str) -> float:
 
 
 def test_150_classes_in_the_networks_order():
-    assert CLASS_NAMES == class_names()
+    assert class_names() == CLASS_NAMES
     assert len(CLASS_NAMES) == 150 and len(set(CLASS_NAMES)) == 150
     assert CLASS_NAMES[:4] == ("wall", "building", "sky", "floor")
     assert CLASS_NAMES[48] == "skyscraper" and CLASS_NAMES[20] == "car" and CLASS_NAMES[149] == "flag"
@@ -110,8 +110,13 @@ def test_model_labels_group_skyscraper_with_building_at_the_threshold():
     content[7, :2] = k["tree"]  # 2/64 of the content, and absent from the style
     style = np.full((8, 8), k["sky"], np.int32)
     style[3:] = k["building"]
-    seg = Segmentation(LabelMap(content, names), LabelMap(style, list(names)), "model",
-                       class_similarity()[np.ix_(present, present)], labelled=True)
+    seg = Segmentation(
+        LabelMap(content, names),
+        LabelMap(style, list(names)),
+        "model",
+        class_similarity()[np.ix_(present, present)],
+        labelled=True,
+    )
     pairs, merges = group_pair(seg, GroupingConfig(threshold=0.8, min_share=0.05))
     built = next(n for n in pairs.names if "skyscraper" in n)
     assert set(built.split("+")) == {"building", "skyscraper"} and merges["skyscraper"] == built

@@ -86,9 +86,15 @@ def credentials_block(prefect_api, s3_server) -> tuple[dict, str]:
 
 def _run(credentials: tuple[dict, str], output: str, **kwargs):
     public, block = credentials
-    state = stylize_collection(input_uri="s3://photos/in", style="s3://photos/style/coffee.jpg",
-                               output_uri=output, storage_options=public, storage_block=block,
-                               **{**FAST, **kwargs}, return_state=True)
+    state = stylize_collection(
+        input_uri="s3://photos/in",
+        style="s3://photos/style/coffee.jpg",
+        output_uri=output,
+        storage_options=public,
+        storage_block=block,
+        **{**FAST, **kwargs},
+        return_state=True,
+    )
     return state, state.result(raise_on_failure=False)
 
 
@@ -99,8 +105,9 @@ def _read_task_runs(run_id: str) -> list:
     runs: list = []
     with get_client(sync_client=True) as client:
         while True:
-            page = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
-                                         limit=200, offset=len(runs))
+            page = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])), limit=200, offset=len(runs)
+            )
             runs += page
             if len(page) < 200:
                 return runs
@@ -124,7 +131,7 @@ def _task_states(run_id: str) -> dict[str, list[str]]:
 def _outputs(fs, prefix: str) -> set[str]:
     fs.invalidate_cache()
     base = prefix.removeprefix("s3://")
-    return {p[len(base) + 1:] for p in fs.find(base) if "/_manifest/" not in p and "/_artifacts/" not in p}
+    return {p[len(base) + 1 :] for p in fs.find(base) if "/_manifest/" not in p and "/_artifacts/" not in p}
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +183,11 @@ def test_manifest_has_one_row_per_photo_with_keys_scores_and_errors(first_run, s
 
 def test_second_run_executes_no_stage_work(first_run, bucket, s3_server, credentials_block):
     bucket.invalidate_cache()
-    artifacts_before = {p: i["LastModified"] for p, i in bucket.find("photos/out", detail=True).items()
-                        if "/_manifest/" not in p and "/_prefect/" not in p}
+    artifacts_before = {
+        p: i["LastModified"]
+        for p, i in bucket.find("photos/out", detail=True).items()
+        if "/_manifest/" not in p and "/_prefect/" not in p
+    }
     state, summary = _run(credentials_block, "s3://photos/out")
     assert summary["cached"] == 7 and summary["ok"] == 0 and summary["failed"] == 1
     states = _task_states(summary["run_id"])
@@ -186,22 +196,27 @@ def test_second_run_executes_no_stage_work(first_run, bucket, s3_server, credent
         assert done and set(done) == {"Cached"}, (stage, states[stage])
     assert states["prepare"].count("Failed") == 1  # the corrupt photo, tried again, fails again
     bucket.invalidate_cache()
-    after = {p: i["LastModified"] for p, i in bucket.find("photos/out", detail=True).items()
-             if "/_manifest/" not in p and "/_prefect/" not in p}
+    after = {
+        p: i["LastModified"]
+        for p, i in bucket.find("photos/out", detail=True).items()
+        if "/_manifest/" not in p and "/_prefect/" not in p
+    }
     assert after == artifacts_before  # nothing rewritten: no artifact, output or sidecar
     rows = [r for r in read_manifest("s3://photos/out", s3_server).to_pylist() if r["run_id"] == summary["run_id"]]
     assert sorted(r["status"] for r in rows) == ["cached"] * 7 + ["failed"]
-    assert all(sum(dict(r["seconds"]).get(s, 0) for s in ("optimize", "laplacian")) == 0
-               for r in rows if r["status"] == "cached")
+    assert all(
+        sum(dict(r["seconds"]).get(s, 0) for s in ("optimize", "laplacian")) == 0
+        for r in rows
+        if r["status"] == "cached"
+    )
 
 
-def test_changing_an_optimisation_parameter_reruns_only_optimize_score_publish(first_run, bucket,
-                                                                             credentials_block):
+def test_changing_an_optimisation_parameter_reruns_only_optimize_score_publish(first_run, bucket, credentials_block):
     state, summary = _run(credentials_block, "s3://photos/out", config=fast(3))
     assert summary["ok"] == 7
     states = _task_states(summary["run_id"])
     for stage in ("prepare", "segment", "group", "laplacian"):
-        assert set(s for s in states[stage] if s != "Failed") == {"Cached"}, stage
+        assert {s for s in states[stage] if s != "Failed"} == {"Cached"}, stage
     for stage in ("optimize", "score", "publish"):
         assert "Cached" not in states[stage] and len(states[stage]) == 7, stage
     sidecar = json.loads(bucket.cat_file("photos/out/a.jpg.json"))
@@ -209,8 +224,9 @@ def test_changing_an_optimisation_parameter_reruns_only_optimize_score_publish(f
 
 
 def test_rerun_a_stage_for_selected_photos(first_run, bucket, s3_server, credentials_block):
-    state, summary = _run(credentials_block, "s3://photos/out", config=fast(3), rerun_stage="laplacian",
-                          only=["trip/*.png"])
+    state, summary = _run(
+        credentials_block, "s3://photos/out", config=fast(3), rerun_stage="laplacian", only=["trip/*.png"]
+    )
     assert summary["photos"] == 1 and summary["failed"] == 0
     states = _task_states(summary["run_id"])
     assert states["laplacian"] == ["Completed"]  # recomputed on purpose
@@ -231,9 +247,15 @@ def test_storage_options_from_a_prefect_secret_block(first_run, s3_server):
     from prefect.blocks.system import Secret
 
     Secret(value=json.dumps(s3_server)).save("photostyle-test-s3", overwrite=True)
-    state = stylize_collection(input_uri="s3://photos/in", style="s3://photos/style/coffee.jpg",
-                               output_uri="s3://photos/out", storage_block="photostyle-test-s3",
-                               only=["g.png"], **{**FAST, "config": fast(3)}, return_state=True)
+    state = stylize_collection(
+        input_uri="s3://photos/in",
+        style="s3://photos/style/coffee.jpg",
+        output_uri="s3://photos/out",
+        storage_block="photostyle-test-s3",
+        only=["g.png"],
+        **{**FAST, "config": fast(3)},
+        return_state=True,
+    )
     summary = state.result()
     assert summary["cached"] == 1 and summary["failed"] == 0
 
@@ -242,9 +264,29 @@ def test_killed_batch_resumes_without_losing_or_duplicating_photos(prefect_api, 
     from prefect.settings import PREFECT_API_URL
 
     output = "s3://photos/resume"
-    cmd = [sys.executable, "-m", "photostyle.flows.cli", "batch", "s3://photos/in",
-           "--style", "s3://photos/style/coffee.jpg", "-o", output, "--storage-options", json.dumps(s3_server),
-           "--size", "64", "--iterations", "25", "--init", "transfer", "--device", "cpu", "--concurrency", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "photostyle.flows.cli",
+        "batch",
+        "s3://photos/in",
+        "--style",
+        "s3://photos/style/coffee.jpg",
+        "-o",
+        output,
+        "--storage-options",
+        json.dumps(s3_server),
+        "--size",
+        "64",
+        "--iterations",
+        "25",
+        "--init",
+        "transfer",
+        "--device",
+        "cpu",
+        "--concurrency",
+        "2",
+    ]
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
     log = (tmp_path / "killed.log").open("wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -278,8 +320,13 @@ def test_credentials_as_flow_parameters_are_refused(prefect_api, s3_server):
     from photostyle.core.errors import PhotostyleError
 
     with pytest.raises(PhotostyleError, match="holds credentials .*key, secret"):
-        stylize_collection(input_uri="s3://photos/in", style="s3://photos/style/coffee.jpg",
-                           output_uri="s3://photos/never", storage_options=s3_server, **FAST)
+        stylize_collection(
+            input_uri="s3://photos/in",
+            style="s3://photos/style/coffee.jpg",
+            output_uri="s3://photos/never",
+            storage_options=s3_server,
+            **FAST,
+        )
 
 
 def _api_records(run_ids: list[str]) -> str:
@@ -309,9 +356,28 @@ def test_credentials_never_appear_in_outputs_logs_or_the_api(prefect_api, s3_ser
 
     key, secret = "AKIAPHOTOSTYLEFAKE42", "photostyle/FAKE+secret/Key9z"
     options = {**s3_server, "key": key, "secret": secret}
-    code = main(["batch", "s3://photos/in", "--style", "s3://photos/style/coffee.jpg", "-o", "s3://photos/leak",
-                 "--only", "g.png", "--only", CORRUPT, "--storage-options", json.dumps(options),
-                 "--size", "48", "--iterations", "2", "--device", "cpu"])
+    code = main(
+        [
+            "batch",
+            "s3://photos/in",
+            "--style",
+            "s3://photos/style/coffee.jpg",
+            "-o",
+            "s3://photos/leak",
+            "--only",
+            "g.png",
+            "--only",
+            CORRUPT,
+            "--storage-options",
+            json.dumps(options),
+            "--size",
+            "48",
+            "--iterations",
+            "2",
+            "--device",
+            "cpu",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 1 and "1 ok" in out.out  # one photo done, the corrupt one failed (an error was logged)
     run_ids = sorted({r["run_id"] for r in read_manifest("s3://photos/leak", s3_server).to_pylist()})
@@ -319,8 +385,12 @@ def test_credentials_never_appear_in_outputs_logs_or_the_api(prefect_api, s3_ser
     bucket.invalidate_cache()
     stored = [bucket.cat_file(p) for p in bucket.find("photos/leak")]
     assert len(stored) > 20  # outputs, sidecars, manifest, artifacts, cache records
-    texts = {"objects": b"\n".join(stored).decode("latin-1"), "cli": out.out + out.err, "logs": caplog.text,
-             "api": _api_records(run_ids)}
+    texts = {
+        "objects": b"\n".join(stored).decode("latin-1"),
+        "cli": out.out + out.err,
+        "logs": caplog.text,
+        "api": _api_records(run_ids),
+    }
     for where, text in texts.items():
         for value in (key, secret):
             assert value not in text, f"{value} found in {where}"

@@ -10,9 +10,8 @@ from PIL import Image
 
 import photostyle.tasks.optimize as optimize_module
 import photostyle.tasks.photo as photo_module
-from photostyle.flows.stylize_collection import stylize_collection
-
 from conftest import settings
+from photostyle.flows.stylize_collection import stylize_collection
 
 
 class Peak:
@@ -47,13 +46,19 @@ def test_photos_overlap_but_optimisations_take_turns(prefect_api, samples, tmp_p
     monkeypatch.setattr(photo_module, "stylize_photo", photos)
     monkeypatch.setattr(optimize_module, "run_method", optimisations)
 
-    summary = stylize_collection(input_uri=str(folder), style=str(samples / "coffee.jpg"), output_uri=str(out),
-                                 config=settings(48, optimizer={"iterations": 3, "init": "transfer"}), concurrency=4)
+    summary = stylize_collection(
+        input_uri=str(folder),
+        style=str(samples / "coffee.jpg"),
+        output_uri=str(out),
+        config=settings(48, optimizer={"iterations": 3, "init": "transfer"}),
+        concurrency=4,
+    )
     assert summary["ok"] == 4 and summary["failed"] == 0
     assert photos.peak > 1  # photos ran concurrently
     assert optimisations.peak == 1  # but the device ran one optimisation at a time
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith("_")) == sorted(
-        [f"p{i}.png" for i in range(4)] + [f"p{i}.png.json" for i in range(4)])
+        [f"p{i}.png" for i in range(4)] + [f"p{i}.png.json" for i in range(4)]
+    )
 
 
 def test_photos_run_on_a_two_worker_dask_cluster(prefect_api, samples, tmp_path):
@@ -67,16 +72,26 @@ def test_photos_run_on_a_two_worker_dask_cluster(prefect_api, samples, tmp_path)
     for i in range(4):
         source.crop((i * 40, 0, 300 + i * 40, 200)).resize((64, 43)).save(folder / f"r{i}.jpg")
     out = tmp_path / "out"
-    summary = stylize_collection(input_uri=str(folder), style=str(samples / "coffee.jpg"), output_uri=str(out),
-                                 config=settings(40, optimizer={"iterations": 2, "init": "transfer"}), concurrency=2,
-                                 dask_workers=2)
+    summary = stylize_collection(
+        input_uri=str(folder),
+        style=str(samples / "coffee.jpg"),
+        output_uri=str(out),
+        config=settings(40, optimizer={"iterations": 2, "init": "transfer"}),
+        concurrency=2,
+        dask_workers=2,
+    )
     assert summary["ok"] == 4 and summary["failed"] == 0
     assert sorted(p.name for p in out.glob("r*.jpg")) == [f"r{i}.jpg" for i in range(4)]
     workers = {row["worker"] for row in read_manifest(str(out)).to_pylist()}
     assert len(workers) == 2 and not any(w.endswith(f":{os.getpid()}") for w in workers)
-    again = stylize_collection(input_uri=str(folder), style=str(samples / "coffee.jpg"), output_uri=str(out),
-                               config=settings(40, optimizer={"iterations": 2, "init": "transfer"}), concurrency=2,
-                               dask_workers=2)
+    again = stylize_collection(
+        input_uri=str(folder),
+        style=str(samples / "coffee.jpg"),
+        output_uri=str(out),
+        config=settings(40, optimizer={"iterations": 2, "init": "transfer"}),
+        concurrency=2,
+        dask_workers=2,
+    )
     assert again["cached"] == 4  # the cache works the same across worker processes
 
 
@@ -88,13 +103,18 @@ def test_a_collection_run_publishes_a_table_and_its_progress(prefect_api, sample
     folder.mkdir()
     Image.open(samples / "coffee.jpg").resize((64, 43)).save(folder / "one.png")
     (folder / "two.jpg").write_bytes(b"\xff\xd8 broken")
-    state = stylize_collection(input_uri=str(folder), style=str(samples / "rocket.jpg"),
-                               output_uri=str(tmp_path / "out"), config=settings(32, optimizer={"iterations": 2}),
-                               return_state=True)
+    state = stylize_collection(
+        input_uri=str(folder),
+        style=str(samples / "rocket.jpg"),
+        output_uri=str(tmp_path / "out"),
+        config=settings(32, optimizer={"iterations": 2}),
+        return_state=True,
+    )
     assert state.is_failed()
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
     by_type = {a.type: a for a in artifacts}
     assert by_type["progress"].data == 100.0
     import json

@@ -48,15 +48,24 @@ def test_truncated_image(capsys, samples, tmp_path):
 def test_mask_of_another_shape(capsys, samples, tmp_path):
     mask = tmp_path / "mask.png"
     Image.new("RGB", (100, 300), (0, 0, 255)).save(mask)
-    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
-                        "-o", str(tmp_path / "o.png"), "--content-mask", str(mask))
+    code, _, err = _run(
+        capsys,
+        "stylize",
+        str(samples / "rocket.jpg"),
+        str(samples / "coffee.jpg"),
+        "-o",
+        str(tmp_path / "o.png"),
+        "--content-mask",
+        str(mask),
+    )
     assert code == 2
     _assert_one_line_error(err, str(mask))
 
 
 def test_unsupported_output_format(capsys, samples, tmp_path):
-    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
-                        "-o", str(tmp_path / "o.gifx"))
+    code, _, err = _run(
+        capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"), "-o", str(tmp_path / "o.gifx")
+    )
     assert code == 2
     _assert_one_line_error(err, "o.gifx")
 
@@ -69,16 +78,38 @@ def test_cli_runs_dpst_with_masks(prefect_api, capsys, samples, tmp_path):
         m.paste((0, 255, 0), (0, h // 2, w, h))
         m.save(dst)
     out = tmp_path / "r.jpg"
-    code, stdout, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
-                             "-o", str(out), "--content-mask", str(cmask), "--style-mask", str(smask),
-                             "--size", "64", "--iterations", "5", "--init", "content", "--device", "cpu",
-                             "--artifacts", str(tmp_path / "a"))
+    code, stdout, err = _run(
+        capsys,
+        "stylize",
+        str(samples / "rocket.jpg"),
+        str(samples / "coffee.jpg"),
+        "-o",
+        str(out),
+        "--content-mask",
+        str(cmask),
+        "--style-mask",
+        str(smask),
+        "--size",
+        "64",
+        "--iterations",
+        "5",
+        "--init",
+        "content",
+        "--device",
+        "cpu",
+        "--artifacts",
+        str(tmp_path / "a"),
+    )
     assert code == 0, err
     assert f"wrote {out}" in stdout
     sidecar = json.loads((tmp_path / "r.jpg.json").read_text())
     assert sidecar["regions"] == ["blue", "green"]
-    assert sidecar["segmentation"] == {"source": "user-mask", "content": "user-mask", "style": "user-mask",
-                                       "merges": {}}
+    assert sidecar["segmentation"] == {
+        "source": "user-mask",
+        "content": "user-mask",
+        "style": "user-mask",
+        "merges": {},
+    }
     assert Image.open(out).format == "JPEG"
 
 
@@ -86,8 +117,9 @@ def test_output_never_overwrites_an_input(capsys, samples, tmp_path):
     content = tmp_path / "c.jpg"
     content.write_bytes((samples / "rocket.jpg").read_bytes())
     before = content.read_bytes()
-    code, _, err = _run(capsys, "stylize", str(content), str(samples / "coffee.jpg"),
-                        "-o", str(tmp_path / "." / "c.jpg"))
+    code, _, err = _run(
+        capsys, "stylize", str(content), str(samples / "coffee.jpg"), "-o", str(tmp_path / "." / "c.jpg")
+    )
     assert code == 2
     _assert_one_line_error(err, "would overwrite the input")
     assert content.read_bytes() == before
@@ -96,8 +128,9 @@ def test_output_never_overwrites_an_input(capsys, samples, tmp_path):
 def test_panorama_too_thin_at_this_size(capsys, samples, tmp_path):
     thin = tmp_path / "thin.png"
     Image.new("RGB", (400, 20), (10, 20, 30)).save(thin)
-    code, _, err = _run(capsys, "stylize", str(thin), str(samples / "coffee.jpg"), "-o", str(tmp_path / "o.png"),
-                        "--size", "64")
+    code, _, err = _run(
+        capsys, "stylize", str(thin), str(samples / "coffee.jpg"), "-o", str(tmp_path / "o.png"), "--size", "64"
+    )
     assert code == 2
     _assert_one_line_error(err, "too small")
 
@@ -108,8 +141,16 @@ def test_corrupt_weights_file(capsys, samples, tmp_path):
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a torch file")
     uri = f"{junk}#sha256={hashlib.sha256(junk.read_bytes()).hexdigest()}"
-    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
-                        "-o", str(tmp_path / "o.png"), "--weights", uri)
+    code, _, err = _run(
+        capsys,
+        "stylize",
+        str(samples / "rocket.jpg"),
+        str(samples / "coffee.jpg"),
+        "-o",
+        str(tmp_path / "o.png"),
+        "--weights",
+        uri,
+    )
     assert code == 2
     _assert_one_line_error(err, "not a loadable weights file")
 
@@ -141,32 +182,91 @@ def test_batch_summary_and_exit_code_with_one_bad_photo(prefect_api, capsys, sam
     Image.open(samples / "rocket.jpg").resize((64, 48)).save(folder / "good.png")
     (folder / "bad.jpg").write_bytes(b"\xff\xd8 nothing more")
     out = tmp_path / "out"
-    code, stdout, _ = _run(capsys, "batch", str(folder), "--style", str(samples / "coffee.jpg"), "-o", str(out),
-                           "--size", "48", "--iterations", "2", "--device", "cpu")
+    code, stdout, _ = _run(
+        capsys,
+        "batch",
+        str(folder),
+        "--style",
+        str(samples / "coffee.jpg"),
+        "-o",
+        str(out),
+        "--size",
+        "48",
+        "--iterations",
+        "2",
+        "--device",
+        "cpu",
+    )
     assert code == 1
     assert "2 photos: 1 ok, 0 cached, 1 failed" in stdout
     assert f"failed: {folder / 'bad.jpg'}: " in stdout
     assert (out / "good.png").exists() and not (out / "bad.jpg").exists()
-    code, stdout, _ = _run(capsys, "rerun", "--stage", "score", str(folder), "--style", str(samples / "coffee.jpg"),
-                           "-o", str(out), "--size", "48", "--iterations", "2", "--device", "cpu", "--only", "good.png")
+    code, stdout, _ = _run(
+        capsys,
+        "rerun",
+        "--stage",
+        "score",
+        str(folder),
+        "--style",
+        str(samples / "coffee.jpg"),
+        "-o",
+        str(out),
+        "--size",
+        "48",
+        "--iterations",
+        "2",
+        "--device",
+        "cpu",
+        "--only",
+        "good.png",
+    )
     assert code == 0 and "1 photos: 1 ok" in stdout
 
 
 def test_rerun_whose_selection_matches_nothing(prefect_api, capsys, samples, tmp_path):
-    code, _, err = _run(capsys, "rerun", "--stage", "score", str(samples), "--style", str(samples / "coffee.jpg"),
-                        "-o", str(tmp_path / "o"), "--only", "nothing-*.jpg", "--size", "32")
+    code, _, err = _run(
+        capsys,
+        "rerun",
+        "--stage",
+        "score",
+        str(samples),
+        "--style",
+        str(samples / "coffee.jpg"),
+        "-o",
+        str(tmp_path / "o"),
+        "--only",
+        "nothing-*.jpg",
+        "--size",
+        "32",
+    )
     assert code == 2
     assert "photostyle: error:" in err and "no photo matches nothing-*.jpg" in err
 
 
 def test_configured_segmentation_weights_that_are_missing_fail_before_the_run(capsys, samples, tmp_path):
     missing = tmp_path / "pspnet50_ade20k.pth"
-    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
-                        "-o", str(tmp_path / "o.png"), "--segmentation-weights", f"{missing}#sha256={'0' * 64}")
+    code, _, err = _run(
+        capsys,
+        "stylize",
+        str(samples / "rocket.jpg"),
+        str(samples / "coffee.jpg"),
+        "-o",
+        str(tmp_path / "o.png"),
+        "--segmentation-weights",
+        f"{missing}#sha256={'0' * 64}",
+    )
     assert code == 2
     _assert_one_line_error(err, f"{missing}: segmentation weights configured but not found")
-    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"),
-                        "-o", str(tmp_path / "o.png"), "--segmentation-weights", str(missing))
+    code, _, err = _run(
+        capsys,
+        "stylize",
+        str(samples / "rocket.jpg"),
+        str(samples / "coffee.jpg"),
+        "-o",
+        str(tmp_path / "o.png"),
+        "--segmentation-weights",
+        str(missing),
+    )
     assert code == 2
     _assert_one_line_error(err, "need their sha256")
     assert not (tmp_path / "o.png").exists()

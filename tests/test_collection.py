@@ -6,16 +6,27 @@ import fsspec
 import pytest
 
 from photostyle.core.artifacts import ArtifactStore
-from photostyle.core.collection import (
-    content_sha256, find_photos, is_mask_name, output_uri_for, select)
+from photostyle.core.collection import content_sha256, find_photos, is_mask_name, output_uri_for, select
 from photostyle.core.errors import InputError
 
 
 @pytest.fixture
 def tree(tmp_path):
     root = tmp_path / "in"
-    for rel in ("a.jpg", "B.JPEG", "sub/c.png", "sub/deep/d.WebP", "e.tif", "f.TIFF", "a.mask.png",
-                "sub/c.MASK.png", "notes.txt", ".hidden.jpg", "_manifest/x.jpg", "out/old.jpg"):
+    for rel in (
+        "a.jpg",
+        "B.JPEG",
+        "sub/c.png",
+        "sub/deep/d.WebP",
+        "e.tif",
+        "f.TIFF",
+        "a.mask.png",
+        "sub/c.MASK.png",
+        "notes.txt",
+        ".hidden.jpg",
+        "_manifest/x.jpg",
+        "out/old.jpg",
+    ):
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(rel.encode())
@@ -24,8 +35,7 @@ def tree(tmp_path):
 
 def test_photos_are_found_recursively_by_extension_in_any_case(tree):
     listing = find_photos(str(tree), exclude=[str(tree / "out")])
-    assert [p.relpath for p in listing.photos] == ["B.JPEG", "a.jpg", "e.tif", "f.TIFF", "sub/c.png",
-                                                   "sub/deep/d.WebP"]
+    assert [p.relpath for p in listing.photos] == ["B.JPEG", "a.jpg", "e.tif", "f.TIFF", "sub/c.png", "sub/deep/d.WebP"]
     assert listing.skipped == {str(tree / "notes.txt"): "not a photo by its extension"}
     assert all(p.stamp for p in listing.photos)
 

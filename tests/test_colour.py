@@ -14,8 +14,8 @@ def test_region_transfer_matches_each_regions_statistics():
     rng = np.random.default_rng(1)
     content = np.clip(rng.normal([0.3, 0.5, 0.7], 0.05, (20, 30, 3)), 0, 1)
     style = np.zeros((10, 10, 3))
-    style[:5] = np.clip(rng.normal([0.8, 0.2, 0.2], 0.05, (5, 10, 3)), 0, 1)   # red top
-    style[5:] = np.clip(rng.normal([0.2, 0.7, 0.3], 0.05, (5, 10, 3)), 0, 1)   # green bottom
+    style[:5] = np.clip(rng.normal([0.8, 0.2, 0.2], 0.05, (5, 10, 3)), 0, 1)  # red top
+    style[5:] = np.clip(rng.normal([0.2, 0.7, 0.3], 0.05, (5, 10, 3)), 0, 1)  # green bottom
     cm = np.zeros((2, 20, 30), bool)
     cm[0, :, :15], cm[1, :, 15:] = True, True
     sm = np.zeros((2, 10, 10), bool)

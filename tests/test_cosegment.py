@@ -59,9 +59,11 @@ def test_agreement_rejects_a_segmentation_that_pairs_sky_with_ground():
     content, ctrue = two_part_scene(48, 64, 0.4, (0.5, 0.7, 0.95), (0.3, 0.5, 0.2), seed=5)
     style, strue = two_part_scene(56, 56, 0.6, (0.95, 0.6, 0.3), (0.35, 0.2, 0.4), seed=6)
     finer = [t + (np.arange(t.shape[0])[:, None] >= t.shape[0] // 5) * (t == 0) * 2 for t in (ctrue, strue)]
-    candidates = {2: [ctrue, strue],  # the truth
-                  3: finer,  # the sky cut in two bands, the same way in both images
-                  4: [ctrue, 1 - strue]}  # the content's sky paired with the style's ground
+    candidates = {
+        2: [ctrue, strue],  # the truth
+        3: finer,  # the sky cut in two bands, the same way in both images
+        4: [ctrue, 1 - strue],
+    }  # the content's sky paired with the style's ground
     centroids = {k: np.eye(k) for k in candidates}
     scores = cs.transfer_agreement(content, style, candidates, centroids)
     assert max(scores, key=scores.get) == 4, scores
@@ -71,9 +73,17 @@ def test_agreement_rejects_a_segmentation_that_pairs_sky_with_ground():
 def test_the_number_of_regions_is_chosen_by_its_candidates_mean():
     """One lucky seed does not carry its number of regions: 3 has the single best candidate, but
     2's candidates agree better on average, so 2 is chosen, with its own best candidate."""
-    agreement = {(2, 0): 3.1, (2, 100): 3.0, (2, 200): 3.05,
-                 (3, 0): 2.9, (3, 100): 3.6, (3, 200): 3.4,
-                 (4, 0): 5.0, (4, 100): 2.95, (4, 200): 5.2}
+    agreement = {
+        (2, 0): 3.1,
+        (2, 100): 3.0,
+        (2, 200): 3.05,
+        (3, 0): 2.9,
+        (3, 100): 3.6,
+        (3, 200): 3.4,
+        (4, 0): 5.0,
+        (4, 100): 2.95,
+        (4, 200): 5.2,
+    }
     best, means = cs.choose_clustering(agreement)
     assert best == (2, 100)
     assert means == pytest.approx({2: 3.05, 3: 3.3, 4: 4.3833333})

@@ -27,11 +27,20 @@ def prefect_server(tmp_path_factory):
     points the prefect CLI at it."""
     home = tmp_path_factory.mktemp("prefect-home")
     port = _free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
+    }
     log = (home / "server.log").open("wb")
-    server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -63,7 +72,8 @@ def test_a_run_created_like_the_ui_does_completes_on_a_worker(prefect_server, s3
     for i, name in enumerate(["a.jpg", "sub/b.png"]):
         buf = io.BytesIO()
         Image.open(SAMPLES / "chelsea.jpg").crop((i * 30, 0, 300 + i * 30, 200)).resize((60, 40)).save(
-            buf, "JPEG" if name.endswith("jpg") else "PNG")
+            buf, "JPEG" if name.endswith("jpg") else "PNG"
+        )
         fs.pipe(f"studio/incoming/{name}", buf.getvalue())
     fs.pipe("studio/styles/rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes())
 
@@ -81,11 +91,17 @@ def test_a_run_created_like_the_ui_does_completes_on_a_worker(prefect_server, s3
     assert [definitions[m["$ref"].rsplit("/", 1)[1]]["title"] for m in methods] == ["gatys", "dpst"]
 
     endpoint = {"client_kwargs": s3_server["client_kwargs"]}  # no credentials: the worker has them
-    parameters = {"input_uri": "s3://studio/incoming", "style": "s3://studio/styles/rocket.jpg",
-                  "output_uri": "s3://studio/toned", "storage_options": endpoint,
-                  "config": {"size": 40, "device": "cpu", "optimizer": {"iterations": 2, "init": "transfer"}}}
-    created = httpx.post(f"{api}/deployments/{deployment['id']}/create_flow_run",
-                         json={"parameters": parameters, "state": {"type": "SCHEDULED"}})
+    parameters = {
+        "input_uri": "s3://studio/incoming",
+        "style": "s3://studio/styles/rocket.jpg",
+        "output_uri": "s3://studio/toned",
+        "storage_options": endpoint,
+        "config": {"size": 40, "device": "cpu", "optimizer": {"iterations": 2, "init": "transfer"}},
+    }
+    created = httpx.post(
+        f"{api}/deployments/{deployment['id']}/create_flow_run",
+        json={"parameters": parameters, "state": {"type": "SCHEDULED"}},
+    )
     assert created.status_code == 201, created.text
     run_id = created.json()["id"]
 
@@ -95,14 +111,22 @@ def test_a_run_created_like_the_ui_does_completes_on_a_worker(prefect_server, s3
     assert run["state_type"] == "COMPLETED", json.dumps(run["state"])[:2000]
     fs.invalidate_cache()
     assert sorted(p.rsplit("/", 1)[-1] for p in fs.find("studio/toned") if "/_" not in p) == [
-        "a.jpg", "a.jpg.json", "b.png", "b.png.json"]
+        "a.jpg",
+        "a.jpg.json",
+        "b.png",
+        "b.png.json",
+    ]
     assert fs.find("studio/toned/_manifest")
 
 
 def test_the_nightly_deployment_takes_its_bucket_and_schedule_from_the_environment(prefect_server):
-    env = {**prefect_server, "PHOTOSTYLE_NIGHTLY_INPUT": "s3://studio/incoming",
-           "PHOTOSTYLE_NIGHTLY_STYLE": "s3://studio/styles/rocket.jpg",
-           "PHOTOSTYLE_NIGHTLY_OUTPUT": "s3://studio/nightly", "PHOTOSTYLE_NIGHTLY_CRON": "30 1 * * *"}
+    env = {
+        **prefect_server,
+        "PHOTOSTYLE_NIGHTLY_INPUT": "s3://studio/incoming",
+        "PHOTOSTYLE_NIGHTLY_STYLE": "s3://studio/styles/rocket.jpg",
+        "PHOTOSTYLE_NIGHTLY_OUTPUT": "s3://studio/nightly",
+        "PHOTOSTYLE_NIGHTLY_CRON": "30 1 * * *",
+    }
     pools = httpx.post(f"{env['PREFECT_API_URL']}/work_pools/filter", json={}).json()
     if not any(p["name"] == "photostyle" for p in pools):
         _cli(env, "work-pool", "create", "photostyle", "--type", "process")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import synthetic
 import pytest
 
-from photostyle.core.laplacian import laplacian_energy, matting_laplacian
+import synthetic
 from photostyle.core.finish import smooth_local_affine
+from photostyle.core.laplacian import laplacian_energy, matting_laplacian
 
 A = np.array([[0.7, 0.2, 0.0], [0.1, 0.6, 0.2], [0.0, 0.3, 0.5]])
 B = np.array([0.1, 0.05, 0.2])
@@ -18,8 +18,9 @@ def natural_like(h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:
     return synthetic.natural_like(h, w, seed, quantise=True)
 
 
-def reference(output: np.ndarray, content: np.ndarray, eps: float, radius: int, filter_radius: int,
-              filter_edge: float) -> np.ndarray:
+def reference(
+    output: np.ndarray, content: np.ndarray, eps: float, radius: int, filter_radius: int, filter_edge: float
+) -> np.ndarray:
     """Literal per-pixel transcription of the CUDA kernels' semantics (ridge eps*n on window sums)."""
     h, w, _ = content.shape
     i, o = content.astype(np.float64), output.astype(np.float64)
@@ -41,8 +42,7 @@ def reference(output: np.ndarray, content: np.ndarray, eps: float, radius: int, 
                     yy, xx = y + dy, x + dx
                     if 0 <= yy < h and 0 <= xx < w:
                         d2 = np.sum((i[yy, xx] - i[y, x]) ** 2) / 3
-                        wt = (np.exp(-(dx * dx + dy * dy) / (2 * s1 * s1))
-                              * np.exp(-d2 / (2 * filter_edge ** 2)))
+                        wt = np.exp(-(dx * dx + dy * dy) / (2 * s1 * s1)) * np.exp(-d2 / (2 * filter_edge**2))
                         total = total + wt * coeffs[yy, xx]
                         wsum += wt
             smooth[y, x] = total / wsum

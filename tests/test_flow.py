@@ -7,23 +7,28 @@ import json
 import numpy as np
 from PIL import Image
 
+from conftest import settings
 from photostyle.core.ade20k import class_names
 from photostyle.core.artifacts import ArtifactStore
 from photostyle.core.imageio import load_image, resize_to
 from photostyle.core.metrics import structure, style_distance
 from photostyle.flows.stylize_pair import stylize_pair
 
-from conftest import settings
-
 STAGES = ("prepare_content", "prepare_style", "segment", "group", "laplacian", "optimize", "finish", "score")
 
 
 def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     out = tmp_path / "out" / "rocket.png"
-    config = settings(96, method="dpst", optimizer={"iterations": 20, "init": "transfer"},
-                      finish={"postprocess": "affine"})
-    kwargs = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"), output=str(out),
-                  config=config, artifact_root=str(tmp_path / "artifacts"))
+    config = settings(
+        96, method="dpst", optimizer={"iterations": 20, "init": "transfer"}, finish={"postprocess": "affine"}
+    )
+    kwargs = dict(
+        content=str(samples / "rocket.jpg"),
+        style=str(samples / "coffee.jpg"),
+        output=str(out),
+        config=config,
+        artifact_root=str(tmp_path / "artifacts"),
+    )
     sidecar = stylize_pair(**kwargs)
 
     assert out.exists()
@@ -63,8 +68,12 @@ def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
 
 
 def test_changing_only_the_finishing_step_reruns_finish_score_and_publish(prefect_api, samples, tmp_path):
-    common = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"),
-                  output=str(tmp_path / "o.png"), artifact_root=str(tmp_path / "a"))
+    common = dict(
+        content=str(samples / "rocket.jpg"),
+        style=str(samples / "coffee.jpg"),
+        output=str(tmp_path / "o.png"),
+        artifact_root=str(tmp_path / "a"),
+    )
     optimizer = {"iterations": 3, "init": "transfer"}
     plain = stylize_pair(config=settings(48, optimizer=optimizer), **common)
     assert "finish" not in plain["stages"]  # nothing to finish: the stage is skipped
@@ -77,10 +86,13 @@ def test_changing_only_the_finishing_step_reruns_finish_score_and_publish(prefec
 
 
 def test_a_method_without_regions_skips_segment_and_group(prefect_api, samples, tmp_path):
-    sidecar = stylize_pair(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"),
-                           output=str(tmp_path / "o.png"), config=settings(48, method="gatys",
-                                                                           optimizer={"iterations": 2}),
-                           artifact_root=str(tmp_path / "a"))
+    sidecar = stylize_pair(
+        content=str(samples / "rocket.jpg"),
+        style=str(samples / "coffee.jpg"),
+        output=str(tmp_path / "o.png"),
+        config=settings(48, method="gatys", optimizer={"iterations": 2}),
+        artifact_root=str(tmp_path / "a"),
+    )
     assert set(sidecar["stages"]) == {"prepare_content", "prepare_style", "laplacian", "optimize", "score"}
     assert sidecar["segmentation"] is None and sidecar["regions"] is None
     assert not (tmp_path / "a" / "segment").exists()
@@ -94,8 +106,13 @@ def test_bad_input_fails_the_flow_with_the_input_error_and_no_retry(prefect_api,
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes((samples / "rocket.jpg").read_bytes()[:3000])
     with pytest.raises(InputError, match="corrupt.jpg"):
-        stylize_pair(content=str(corrupt), style=str(samples / "coffee.jpg"), output=str(tmp_path / "o.png"),
-                     config=settings(64, optimizer={"iterations": 1}), artifact_root=str(tmp_path / "a"))
+        stylize_pair(
+            content=str(corrupt),
+            style=str(samples / "coffee.jpg"),
+            output=str(tmp_path / "o.png"),
+            config=settings(64, optimizer={"iterations": 1}),
+            artifact_root=str(tmp_path / "a"),
+        )
     assert not (tmp_path / "o.png").exists()
     assert "corrupt.jpg" in caplog.text and "Retry" not in caplog.text
 
@@ -103,9 +120,13 @@ def test_bad_input_fails_the_flow_with_the_input_error_and_no_retry(prefect_api,
 def test_a_cache_hit_whose_artifact_was_deleted_is_computed_again(prefect_api, samples, tmp_path):
     import shutil
 
-    kwargs = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"),
-                  output=str(tmp_path / "o.png"), config=settings(48, optimizer={"iterations": 2, "init": "transfer"}),
-                  artifact_root=str(tmp_path / "a"))
+    kwargs = dict(
+        content=str(samples / "rocket.jpg"),
+        style=str(samples / "coffee.jpg"),
+        output=str(tmp_path / "o.png"),
+        config=settings(48, optimizer={"iterations": 2, "init": "transfer"}),
+        artifact_root=str(tmp_path / "a"),
+    )
     first = stylize_pair(**kwargs)
     artifact = tmp_path / "a" / "optimize" / first["stages"]["optimize"]["key"]
     for path in artifact.iterdir():  # the artifact goes, Prefect's cache record stays
@@ -130,13 +151,20 @@ def test_a_pair_run_publishes_thumbnails_and_scores_the_ui_can_show(prefect_api,
     import io
     import re
 
-    state = stylize_pair(content=str(samples / "chelsea.jpg"), style=str(samples / "rocket.jpg"),
-                         output=str(tmp_path / "cat.png"),
-                         config=settings(48, optimizer={"iterations": 2, "init": "transfer"}),
-                         artifact_root=str(tmp_path / "a"), return_state=True)
+    state = stylize_pair(
+        content=str(samples / "chelsea.jpg"),
+        style=str(samples / "rocket.jpg"),
+        output=str(tmp_path / "cat.png"),
+        config=settings(48, optimizer={"iterations": 2, "init": "transfer"}),
+        artifact_root=str(tmp_path / "a"),
+        return_state=True,
+    )
     sidecar = state.result()
     [artifact] = [a for a in _artifacts(state.state_details.flow_run_id) if a.type == "markdown"]
-    assert artifact.key == "photostyle-pair-" + re.sub(r"[^a-z0-9]+", "-", str(tmp_path / "cat.png").lower()).strip("-")[-60:]
+    assert (
+        artifact.key
+        == "photostyle-pair-" + re.sub(r"[^a-z0-9]+", "-", str(tmp_path / "cat.png").lower()).strip("-")[-60:]
+    )
     images = re.findall(r"!\[(\w+)\]\(data:image/jpeg;base64,([A-Za-z0-9+/=]+)\)", artifact.data)
     assert [name for name, _ in images] == ["content", "style", "result"]
     result = Image.open(io.BytesIO(base64.b64decode(images[2][1])))
@@ -148,15 +176,19 @@ def test_segmentation_source_is_chosen_and_recorded(prefect_api, samples, tmp_pa
     """No masks and weights configured: the ADE20K model; regions=1: one region; the default:
     co-segmentation. Each choice is its own segment artifact, recorded in the sidecar."""
     path, sha = pspnet_weights
-    common = dict(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"),
-                  artifact_root=str(tmp_path / "a"))
+    common = dict(
+        content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"), artifact_root=str(tmp_path / "a")
+    )
     optimizer = {"iterations": 3, "init": "content"}
 
     def segmented_by(segmenter: dict):
         return settings(64, optimizer=optimizer, segmentation={"segmenter": segmenter})
 
-    model = stylize_pair(output=str(tmp_path / "model.png"),
-                         config=segmented_by({"name": "ade20k", "weights": f"{path}#sha256={sha}"}), **common)
+    model = stylize_pair(
+        output=str(tmp_path / "model.png"),
+        config=segmented_by({"name": "ade20k", "weights": f"{path}#sha256={sha}"}),
+        **common,
+    )
     seg = model["segmentation"]
     assert seg["source"] == "model" and seg["model"] == f"pspnet50-ade20k:{sha[:12]}"
     assert model["regions"] and all(name.split("+")[0] in class_names() for name in model["regions"])

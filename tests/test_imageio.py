@@ -46,8 +46,7 @@ def _png16(arr: np.ndarray, colour_type: int) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
 def _memory_uri(name: str) -> str:
@@ -76,11 +75,14 @@ def test_rgb_png_exact():
     np.testing.assert_allclose(out, arr / 255.0, atol=1e-7)
 
 
-@pytest.mark.parametrize("mode,value,expected", [
-    ("L", 128, 128 / 255),
-    ("1", 1, 1.0),
-    ("1", 0, 0.0),
-])
+@pytest.mark.parametrize(
+    "mode,value,expected",
+    [
+        ("L", 128, 128 / 255),
+        ("1", 1, 1.0),
+        ("1", 0, 0.0),
+    ],
+)
 def test_greyscale_png(mode, value, expected):
     img = Image.new(mode, (3, 2), value)
     out = decode_image(_encode(img), "g.png")
@@ -183,13 +185,16 @@ def test_ycbcr_tiff():
     np.testing.assert_allclose(out[0, 0], np.array([200, 40, 90]) / 255, atol=0.02)
 
 
-@pytest.mark.parametrize("mode,fill,expected", [
-    ("PA", (0, 0), [1, 1, 1]),
-    ("RGBa", (0, 0, 0, 0), [1, 1, 1]),
-    ("La", (0, 0), [1, 1, 1]),
-    ("RGBX", (10, 20, 30, 0), [10 / 255, 20 / 255, 30 / 255]),
-    ("LAB", (137, 208, 195), [1, 0, 0]),  # CIELAB red (L=54, a=80, b=67)
-])
+@pytest.mark.parametrize(
+    "mode,fill,expected",
+    [
+        ("PA", (0, 0), [1, 1, 1]),
+        ("RGBa", (0, 0, 0, 0), [1, 1, 1]),
+        ("La", (0, 0), [1, 1, 1]),
+        ("RGBX", (10, 20, 30, 0), [10 / 255, 20 / 255, 30 / 255]),
+        ("LAB", (137, 208, 195), [1, 0, 0]),  # CIELAB red (L=54, a=80, b=67)
+    ],
+)
 def test_in_memory_modes(mode, fill, expected):
     out = to_rgb_array(Image.new(mode, (2, 2), fill))
     assert out.shape == (2, 2, 3) and out.dtype == np.float32
@@ -232,10 +237,13 @@ def test_directory_is_clear_error(tmp_path):
     assert str(info.value).startswith(str(tmp_path))
 
 
-@pytest.mark.parametrize("data,problem", [
-    (b"", "not an image"),
-    (b"hello, this is text", "not an image"),
-])
+@pytest.mark.parametrize(
+    "data,problem",
+    [
+        (b"", "not an image"),
+        (b"hello, this is text", "not an image"),
+    ],
+)
 def test_not_an_image(data, problem):
     with pytest.raises(InputError) as info:
         decode_image(data, "x/notes.png")
@@ -267,6 +275,7 @@ def test_too_large_and_loading_untouched(monkeypatch):
     with pytest.raises(InputError, match="too large"):
         decode_image(_encode(Image.new("RGB", (11, 10))), "big.png")
     from PIL import ImageFile
+
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
 
 
@@ -351,10 +360,17 @@ def test_encode_png_has_no_timestamp_and_clips():
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), [[[0, 128, 255]]])
 
 
-@pytest.mark.parametrize("uri,fmt", [
-    ("a/b.JPG", "jpeg"), ("x.jpeg", "jpeg"), ("s3://b/p.PNG", "png"), ("c.webp", "webp"),
-    ("d.tif", "tiff"), ("e.TIFF", "tiff"),
-])
+@pytest.mark.parametrize(
+    "uri,fmt",
+    [
+        ("a/b.JPG", "jpeg"),
+        ("x.jpeg", "jpeg"),
+        ("s3://b/p.PNG", "png"),
+        ("c.webp", "webp"),
+        ("d.tif", "tiff"),
+        ("e.TIFF", "tiff"),
+    ],
+)
 def test_format_for(uri, fmt):
     assert format_for(uri) == fmt
 
@@ -369,13 +385,16 @@ def test_format_for_unsupported(uri):
 # --- resizing -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("shape,size,expected", [
-    ((200, 300), 96, (64, 96)),   # landscape 300x200
-    ((300, 200), 96, (96, 64)),   # portrait
-    ((50, 50), 20, (20, 20)),
-    ((10, 1000), 100, (1, 100)),  # short side at least 1
-    ((30, 45), 90, (60, 90)),     # upscaling
-])
+@pytest.mark.parametrize(
+    "shape,size,expected",
+    [
+        ((200, 300), 96, (64, 96)),  # landscape 300x200
+        ((300, 200), 96, (96, 64)),  # portrait
+        ((50, 50), 20, (20, 20)),
+        ((10, 1000), 100, (1, 100)),  # short side at least 1
+        ((30, 45), 90, (60, 90)),  # upscaling
+    ],
+)
 def test_resize_long_side_shapes(shape, size, expected):
     img = np.random.default_rng(3).random(shape + (3,)).astype(np.float32)
     out = resize_long_side(img, size)

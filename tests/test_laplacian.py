@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import scipy.sparse
 import torch
-from synthetic import natural_like
 
 from photostyle.core.laplacian import (
     laplacian_energy,
@@ -18,6 +17,8 @@ from photostyle.core.laplacian import (
     photorealism_loss,
     to_torch_sparse,
 )
+from synthetic import natural_like
+
 
 @pytest.fixture(scope="module")
 def image() -> np.ndarray:
@@ -60,6 +61,7 @@ def test_image_channels_nearly_in_null_space(image, lap):
 
 def test_equals_pymatting(image, lap):
     import pymatting  # a test dependency (pyproject [test])
+
     # Alignment: pymatting's cf_laplacian adds `epsilon` to the *sum* of the window's centred outer
     # products and then divides by the window area, i.e. it inverts Sigma_k + epsilon/|w| I3 -- the same
     # convention as Levin's code and DPST's (inv(Sigma + eps/|w| I)), so epsilon is passed unchanged.
@@ -68,9 +70,12 @@ def test_equals_pymatting(image, lap):
     ref = pymatting.cf_laplacian(image, epsilon=1e-7, radius=1)
     np.testing.assert_allclose(lap.toarray(), ref.toarray(), rtol=1e-7, atol=1e-9 * abs(ref).max())
     img = natural_like(12, 15, seed=2)
-    np.testing.assert_allclose(matting_laplacian(img, eps=1e-3, radius=2).toarray(),
-                               pymatting.cf_laplacian(img, epsilon=1e-3, radius=2).toarray(),
-                               rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(
+        matting_laplacian(img, eps=1e-3, radius=2).toarray(),
+        pymatting.cf_laplacian(img, epsilon=1e-3, radius=2).toarray(),
+        rtol=1e-7,
+        atol=1e-12,
+    )
 
 
 def test_rejects_bad_images():

@@ -32,7 +32,7 @@ def test_style_loss_by_hand():
     f = torch.tensor([[[1.0, 2.0]], [[3.0, 4.0]]])
     target = torch.zeros(2, 2)
     g = np.array([[5.0, 11.0], [11.0, 25.0]]) / 4
-    assert np.isclose(losses.style_loss(f, target).item(), (g ** 2).mean())
+    assert np.isclose(losses.style_loss(f, target).item(), (g**2).mean())
 
 
 def test_region_style_loss_weights_regions_by_area():
@@ -41,7 +41,7 @@ def test_region_style_loss_weights_regions_by_area():
     targets = [torch.zeros(2, 2), torch.eye(2)]
     g0 = np.array([[1.0, 3.0], [3.0, 9.0]]) / 2
     g1 = np.array([[4.0, 8.0], [8.0, 16.0]]) / 2
-    expected = 0.5 * (g0 ** 2).mean() + 0.5 * ((g1 - np.eye(2)) ** 2).mean()
+    expected = 0.5 * (g0**2).mean() + 0.5 * ((g1 - np.eye(2)) ** 2).mean()
     assert np.isclose(losses.region_style_loss(f, masks, targets).item(), expected)
 
 

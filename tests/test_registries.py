@@ -12,13 +12,12 @@ import torch
 from PIL import Image
 from pydantic import ConfigDict, Field
 
+from conftest import settings
 from photostyle.core.config import StyleConfig
 from photostyle.core.losses import LOSSES, LossContext, LossSpec, Objective, register_loss, weighted_terms
 from photostyle.core.masks import LabelMap
 from photostyle.core.methods import METHODS, MethodConfig, MethodSpec, StyleResult, register_method
-from photostyle.core.segmentation import SEGMENTERS, SegmenterConfig, SegmenterSpec, Segmentation, register_segmenter
-
-from conftest import settings
+from photostyle.core.segmentation import SEGMENTERS, Segmentation, SegmenterConfig, SegmenterSpec, register_segmenter
 
 
 class ToyConfig(MethodConfig):
@@ -85,9 +84,13 @@ def test_a_registered_method_runs_through_the_pair_flow(prefect_api, toy_method,
     from photostyle.flows.stylize_pair import stylize_pair
 
     out = tmp_path / "o.png"
-    sidecar = stylize_pair(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"), output=str(out),
-                           config=settings(48, method={"name": "toy", "tint": 1.0}),
-                           artifact_root=str(tmp_path / "a"))
+    sidecar = stylize_pair(
+        content=str(samples / "rocket.jpg"),
+        style=str(samples / "coffee.jpg"),
+        output=str(out),
+        config=settings(48, method={"name": "toy", "tint": 1.0}),
+        artifact_root=str(tmp_path / "a"),
+    )
     # a method without regions: no segment or group stage
     assert set(sidecar["stages"]) == {"prepare_content", "prepare_style", "laplacian", "optimize", "score"}
     assert sidecar["params"]["method"] == {"name": "toy", "tint": 1.0}
@@ -104,8 +107,12 @@ def test_a_registered_method_runs_through_the_batch_flow(prefect_api, toy_method
     folder.mkdir()
     for i in range(2):
         Image.open(samples / "chelsea.jpg").crop((i * 40, 0, 200 + i * 40, 150)).save(folder / f"p{i}.png")
-    summary = stylize_collection(input_uri=str(folder), style=str(samples / "rocket.jpg"),
-                                 output_uri=str(tmp_path / "out"), config=settings(40, method="toy"))
+    summary = stylize_collection(
+        input_uri=str(folder),
+        style=str(samples / "rocket.jpg"),
+        output_uri=str(tmp_path / "out"),
+        config=settings(40, method="toy"),
+    )
     assert summary["ok"] == 2 and summary["failed"] == 0
     sidecar = json.loads((tmp_path / "out" / "p0.png.json").read_text())
     assert sidecar["params"]["method"] == {"name": "toy", "tint": 0.5} and sidecar["regions"] is None
@@ -114,10 +121,16 @@ def test_a_registered_method_runs_through_the_batch_flow(prefect_api, toy_method
 def test_a_registered_segmenter_runs_through_the_pair_flow(prefect_api, halves_segmenter, samples, tmp_path):
     from photostyle.flows.stylize_pair import stylize_pair
 
-    config = settings(48, optimizer={"iterations": 2, "init": "transfer"},
-                      segmentation={"segmenter": {"name": "halves"}})
-    sidecar = stylize_pair(content=str(samples / "rocket.jpg"), style=str(samples / "coffee.jpg"),
-                           output=str(tmp_path / "o.png"), config=config, artifact_root=str(tmp_path / "a"))
+    config = settings(
+        48, optimizer={"iterations": 2, "init": "transfer"}, segmentation={"segmenter": {"name": "halves"}}
+    )
+    sidecar = stylize_pair(
+        content=str(samples / "rocket.jpg"),
+        style=str(samples / "coffee.jpg"),
+        output=str(tmp_path / "o.png"),
+        config=config,
+        artifact_root=str(tmp_path / "a"),
+    )
     assert sidecar["segmentation"]["source"] == "halves" and sidecar["regions"] == ["top", "bottom"]
 
 

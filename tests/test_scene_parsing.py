@@ -37,8 +37,15 @@ def test_published_checkpoint_loads_strictly_and_labels_every_pixel(pspnet_weigh
 
 def test_key_layout_is_the_authors(pspnet_weights):
     keys = set(PSPNet().state_dict())
-    for key in ("layer0.0.weight", "layer0.7.running_var", "layer3.5.conv2.weight", "layer4.0.downsample.1.bias",
-                "ppm.features.3.1.weight", "cls.4.weight", "aux.4.bias"):
+    for key in (
+        "layer0.0.weight",
+        "layer0.7.running_var",
+        "layer3.5.conv2.weight",
+        "layer4.0.downsample.1.bias",
+        "ppm.features.3.1.weight",
+        "cls.4.weight",
+        "aux.4.bias",
+    ):
         assert key in keys
     model = PSPNet()
     assert model.layer3[0].conv2.dilation == (2, 2) and model.layer4[2].conv2.dilation == (4, 4)

@@ -3,12 +3,19 @@
 import numpy as np
 import pytest
 
+from photostyle.core.config import ADE20KConfig, CosegmentConfig, GroupingConfig, SegmentationConfig, StyleConfig
 from photostyle.core.errors import InputError
 from photostyle.core.masks import LabelMap
 from photostyle.core.regions import WHOLE_IMAGE, merge_similar, merge_unshared
-from photostyle.core.config import ADE20KConfig, CosegmentConfig, GroupingConfig, SegmentationConfig, StyleConfig
-from photostyle.core.segmentation import (COSEGMENT, MODEL, USER_MASK, Segmentation, group_pair, segmenter_for,
-                                          weights_spec)
+from photostyle.core.segmentation import (
+    COSEGMENT,
+    MODEL,
+    USER_MASK,
+    Segmentation,
+    group_pair,
+    segmenter_for,
+    weights_spec,
+)
 from photostyle.core.segmenters import check_model_weights
 
 SHA = "ab" * 32
@@ -32,8 +39,9 @@ def test_settings_are_checked():
     with pytest.raises(ValidationError, match="sha256"):
         ADE20KConfig(weights="/w/pspnet.pth")
     with pytest.raises(ValidationError, match="regions"):  # a co-segmentation setting, not the model's
-        StyleConfig.model_validate({"segmentation": {"segmenter": {"name": "ade20k", "weights": f"w#sha256={SHA}",
-                                                                   "regions": 3}}})
+        StyleConfig.model_validate(
+            {"segmentation": {"segmenter": {"name": "ade20k", "weights": f"w#sha256={SHA}", "regions": 3}}}
+        )
     assert weights_spec(f"s3://b/w.pth#sha256={SHA.upper()}") == ("s3://b/w.pth", SHA)
 
 
@@ -68,10 +76,7 @@ def test_unshared_and_tiny_regions_join_their_most_similar_shared_region():
     names = ["sky", "ground", "boat", "speck"]
     content = LabelMap(labels(["0000", "2211", "1111", "1113"]), names)  # boat only in the content
     style = LabelMap(labels(["0000", "0000", "1111", "1111"]), names)
-    similarity = np.array([[1.0, 0.1, 0.2, 0.9],
-                           [0.1, 1.0, 0.7, 0.1],
-                           [0.2, 0.7, 1.0, 0.1],
-                           [0.9, 0.1, 0.1, 1.0]])
+    similarity = np.array([[1.0, 0.1, 0.2, 0.9], [0.1, 1.0, 0.7, 0.1], [0.2, 0.7, 1.0, 0.1], [0.9, 0.1, 0.1, 1.0]])
     c, s, merges = merge_unshared(content, style, similarity, min_share=0.1)
     assert c.names == s.names == ["sky", "ground"]
     assert merges == {"boat": "ground", "speck": "sky"}  # speck: 1/16 < 0.1 of the content
@@ -97,18 +102,16 @@ def test_by_default_a_region_under_five_percent_of_an_image_is_too_small_to_carr
 
 def test_nothing_shared_becomes_one_whole_image_region():
     names = ["a", "b"]
-    c, s, merges = merge_unshared(LabelMap(np.zeros((2, 2), np.int32), names),
-                                  LabelMap(np.ones((2, 2), np.int32), names), np.eye(2), 0.02)
+    c, s, merges = merge_unshared(
+        LabelMap(np.zeros((2, 2), np.int32), names), LabelMap(np.ones((2, 2), np.int32), names), np.eye(2), 0.02
+    )
     assert c.names == s.names == [WHOLE_IMAGE] and (c.labels == 0).all() and (s.labels == 0).all()
     assert merges == {"a": WHOLE_IMAGE, "b": WHOLE_IMAGE}
 
 
 def test_similar_classes_merge_transitively_like_automated_dpst():
     names = ["building", "skyscraper", "house", "sky"]
-    sim = np.array([[1.0, 0.85, 0.82, 0.1],
-                    [0.85, 1.0, 0.7, 0.1],
-                    [0.82, 0.7, 1.0, 0.1],
-                    [0.1, 0.1, 0.1, 1.0]])
+    sim = np.array([[1.0, 0.85, 0.82, 0.1], [0.85, 1.0, 0.7, 0.1], [0.82, 0.7, 1.0, 0.1], [0.1, 0.1, 0.1, 1.0]])
     content = LabelMap(labels(["3333", "1122"]), names)  # sky over skyscrapers and houses
     style = LabelMap(labels(["3333", "0000"]), names)  # sky over buildings
     c, s, group_sim = merge_similar(content, style, sim, threshold=0.8)

@@ -17,7 +17,7 @@ def _images(h=48, w=64):
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
     content = np.stack([xx, yy, 0.5 * (xx + yy)], -1)
-    content[h // 3: 2 * h // 3, w // 3: 2 * w // 3] = [0.9, 0.2, 0.1]
+    content[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3] = [0.9, 0.2, 0.1]
     content = np.clip(content + rng.normal(0, 0.02, content.shape), 0, 1).astype(np.float32)
     style = np.clip(rng.normal([0.2, 0.3, 0.8], 0.15, (40, 56, 3)), 0, 1).astype(np.float32)
     return content, style
@@ -42,8 +42,15 @@ def test_dpst_runs_two_stages_with_masks_and_laplacian():
     sm = np.zeros((2, 40, 56), bool)
     sm[0, :, :28], sm[1, :, 28:] = True, True
     progress = []
-    result = stylize(content, style, settings(iterations=5, init="content"), cm, sm, matting_laplacian(content),
-                     progress=progress.append)
+    result = stylize(
+        content,
+        style,
+        settings(iterations=5, init="content"),
+        cm,
+        sm,
+        matting_laplacian(content),
+        progress=progress.append,
+    )
     stages = [h["stage"] for h in result.history]
     assert stages[0] == "segmented" and stages[-1] == "photorealistic"
     assert "photorealism" in result.history[-1] and "photorealism" not in result.history[0]
@@ -56,8 +63,10 @@ def test_dpst_runs_two_stages_with_masks_and_laplacian():
 
 def test_same_seed_same_result_and_noise_init_differs_by_seed():
     content, style = _images(32, 32)
-    a, b, c = (stylize(content, style, settings("gatys", iterations=4, seed=seed, algorithm="adam", lr=5))
-               for seed in (3, 3, 4))
+    a, b, c = (
+        stylize(content, style, settings("gatys", iterations=4, seed=seed, algorithm="adam", lr=5))
+        for seed in (3, 3, 4)
+    )
     assert np.array_equal(a.image, b.image)
     assert not np.array_equal(a.image, c.image)
 
@@ -83,8 +92,9 @@ def test_dpst_requires_a_laplacian_and_bad_settings_are_rejected():
 
 
 def test_settings_round_trip_through_json():
-    config = StyleConfig.model_validate({"method": {"name": "gatys", "style_layers": ["conv1_1"]},
-                                         "optimizer": {"iterations": 7}})
+    config = StyleConfig.model_validate(
+        {"method": {"name": "gatys", "style_layers": ["conv1_1"]}, "optimizer": {"iterations": 7}}
+    )
     assert StyleConfig.model_validate_json(config.model_dump_json()) == config
     assert StyleConfig.model_validate(config.model_dump(mode="json")).method.style_layers == ("conv1_1",)
 

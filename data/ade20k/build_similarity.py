@@ -168,9 +168,20 @@ def summary(matrix_text: str) -> str:
     rows = list(csv.reader(io.StringIO(matrix_text)))
     names = rows[0][1:]
     sim = {(a, b): float(v) for a, row in zip(names, rows[1:]) for b, v in zip(names, row[1:])}
-    pairs = [("skyscraper", "building"), ("house", "building"), ("road", "sidewalk"), ("grass", "field"),
-             ("sea", "water"), ("lake", "water"), ("river", "water"), ("tree", "plant"),
-             ("mountain", "hill"), ("sky", "building"), ("tree", "person"), ("water", "sky")]
+    pairs = [
+        ("skyscraper", "building"),
+        ("house", "building"),
+        ("road", "sidewalk"),
+        ("grass", "field"),
+        ("sea", "water"),
+        ("lake", "water"),
+        ("river", "water"),
+        ("tree", "plant"),
+        ("mountain", "hill"),
+        ("sky", "building"),
+        ("tree", "person"),
+        ("water", "sky"),
+    ]
     lines = [f"{a:>12} ~ {b:<10} {sim[a, b]:.4f}" for a, b in pairs]
     merged = sorted((a, b) for (a, b), v in sim.items() if a < b and v >= 0.8)
     lines.append(f"{len(merged)} pairs of classes at >= 0.8: " + ", ".join(f"{a}/{b}" for a, b in merged))
