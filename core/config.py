@@ -27,6 +27,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
+from photostyle.core.finish import DPST_FILTER_RADIUS
 from photostyle.core.imageio import MIN_SIDE
 from photostyle.core.methods import METHODS, MethodConfig
 from photostyle.core.regions import DEFAULT_MIN_SHARE
@@ -171,6 +172,13 @@ class FinishConfig(Settings):
 
     postprocess: Literal["none", "affine"] = Field(
         "none", description="affine: DPST's smooth local affine post-process; none leaves the result as is."
+    )
+    affine_radius: int = Field(
+        DPST_FILTER_RADIUS,
+        ge=1,
+        le=64,
+        description="Radius in pixels of the edge-aware filter that smooths the local affine colour maps "
+        "(DPST: 15); larger smooths the result's colours over wider areas.",
     )
 
 

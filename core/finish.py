@@ -58,5 +58,5 @@ def needs_finishing(config: FinishConfig) -> bool:
 def finish(image: np.ndarray, content: np.ndarray, config: FinishConfig) -> np.ndarray:
     """The optimised ``image`` (HxWx3 in [0,1], the content's size) finished as ``config`` says."""
     if config.postprocess == "affine":
-        return smooth_local_affine(image, content.astype(np.float32))
+        return smooth_local_affine(image, content.astype(np.float32), filter_radius=config.affine_radius)
     return image

@@ -50,6 +50,7 @@ FLAGS = (
     Flag("--tv-weight", "method.tv_weight", "X"),
     Flag("--photo-weight", "method.photo_weight", "X"),
     Flag("--postprocess", "finish.postprocess"),
+    Flag("--affine-radius", "finish.affine_radius", "N"),
     Flag("--weights", "weights", "SRC"),
     Flag("--regions", "segmentation.segmenter.regions", "N"),
     Flag("--segmentation-weights", "segmentation.segmenter.weights", "URI#sha256=HEX", variant="ade20k"),
