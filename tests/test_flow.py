@@ -81,6 +81,11 @@ def test_changing_only_the_finishing_step_reruns_finish_score_and_publish(prefec
     assert {n for n, s in finished["stages"].items() if not s["cached"]} == {"finish", "score"}
     assert finished["stages"]["optimize"]["key"] == plain["stages"]["optimize"]["key"]
     assert finished["published"] and finished["scores"] != plain["scores"]
+    wider = stylize_pair(
+        config=settings(48, optimizer=optimizer, finish={"postprocess": "affine", "affine_radius": 4}), **common
+    )
+    assert {n for n, s in wider["stages"].items() if not s["cached"]} == {"finish", "score"}
+    assert wider["stages"]["finish"]["digest"] != finished["stages"]["finish"]["digest"]
     again = stylize_pair(config=settings(48, optimizer=optimizer), **common)
     assert all(s["cached"] for s in again["stages"].values()) and again["published"]
 

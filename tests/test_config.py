@@ -1,0 +1,129 @@
+"""The settings: one typed model whose fields give the CLI its flags and the stages their keys."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from pydantic import BaseModel
+
+from photostyle.core.artifacts import ArtifactRef
+from photostyle.core.config import StyleConfig
+from photostyle.core.errors import PhotostyleError
+from photostyle.flows.cli import FLAGS, add_settings_flags, build_parser, config_from_args, resolve_field
+
+
+def _models(model: type[BaseModel], seen: set) -> None:
+    seen.add(model)
+    for info in model.model_fields.values():
+        for candidate in (info.annotation, *[getattr(m, "registry", None) for m in info.metadata]):
+            if candidate is None:
+                continue
+            classes = candidate.configs().values() if hasattr(candidate, "configs") else [candidate]
+            for cls in classes:
+                if isinstance(cls, type) and issubclass(cls, BaseModel) and cls not in seen:
+                    _models(cls, seen)
+
+
+def test_every_setting_has_a_description_and_the_models_are_frozen():
+    models: set = set()
+    _models(StyleConfig, models)
+    assert len(models) >= 10
+    for model in models:
+        assert model.model_config.get("frozen") and model.model_config.get("extra") == "forbid", model
+        for name, info in model.model_fields.items():
+            assert name == "name" or info.description, f"{model.__name__}.{name}"
+
+
+def _parse(*flags: str):
+    return build_parser().parse_args(["stylize", "c.jpg", "s.jpg", "-o", "o.png", *flags])
+
+
+def test_the_flag_table_takes_types_choices_defaults_and_help_from_the_settings():
+    parser = argparse.ArgumentParser()
+    add_settings_flags(parser)
+    actions = parser._option_string_actions
+    for flag in FLAGS:
+        info, default, union = resolve_field(flag.path, flag.variant)
+        action = actions[flag.flag]
+        assert union is not None or info.description.rstrip(".") in action.help, flag.flag
+        assert (f"default {default}" in action.help) if default is not None else ("selects" in action.help)
+    assert actions["--init"].choices == ["noise", "content", "transfer"]
+    assert actions["--method"].choices == ["gatys", "dpst"]
+    assert actions["--iterations"].type is int and actions["--lr"].type is float
+
+
+def test_flags_set_their_settings_and_the_others_keep_their_defaults():
+    assert config_from_args(_parse()) == StyleConfig()
+    config = config_from_args(
+        _parse("--size", "256", "--iterations", "150", "--init", "transfer", "--postprocess", "affine",
+               "--affine-radius", "7", "--photo-weight", "2e3", "--regions", "3", "--device", "cpu")
+    )  # fmt: skip
+    assert (config.size, config.optimizer.iterations, config.optimizer.init) == (256, 150, "transfer")
+    assert (config.finish.postprocess, config.finish.affine_radius) == ("affine", 7)
+    assert config.method.name == "dpst" and config.method.photo_weight == 2e3
+    assert config.segmentation.segmenter.regions == 3 and config.device == "cpu"
+    sha = "ab" * 32
+    model = config_from_args(_parse("--segmentation-weights", f"w.pth#sha256={sha}", "--group-threshold", "0.9"))
+    assert model.segmentation.segmenter.name == "ade20k" and model.segmentation.grouping.threshold == 0.9
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--size", "8"), "--size: Input should be greater than or equal to 16"),
+        (("--iterations", "0"), "--iterations: Input should be greater than or equal to 1"),
+        (("--affine-radius", "100"), "--affine-radius: Input should be less than or equal to 64"),
+        (("--method", "gatys", "--photo-weight", "1"), "--photo-weight: not a setting of gatys"),
+        (("--regions", "2", "--segmentation-weights", f"w#sha256={'0' * 64}"), "--regions: not a setting of ade20k"),
+        (("--segmentation-weights", "w.pth"), "--segmentation-weights: w.pth: segmentation weights need their sha256"),
+    ],
+)
+def test_a_bad_setting_is_one_error_naming_its_flag(flags, message):
+    with pytest.raises(PhotostyleError) as err:
+        config_from_args(_parse(*flags))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def _ref(name: str) -> ArtifactRef:
+    return ArtifactRef(name, name, f"mem://{name}", f"digest-of-{name}", ())
+
+
+def _keys(config: StyleConfig) -> dict[str, str]:
+    """Every stage's key for the same inputs under ``config``."""
+    from photostyle.tasks.finish import finish_key
+    from photostyle.tasks.group import group_key
+    from photostyle.tasks.optimize import optimize_key
+    from photostyle.tasks.prepare import prepare_key
+    from photostyle.tasks.score import score_key
+    from photostyle.tasks.segment import segment_key
+
+    content, style, segments, regions, lap, result = map(_ref, ("c", "s", "seg", "reg", "lap", "res"))
+    return {
+        "prepare": prepare_key("sha", config.size),
+        "segment": segment_key(content, style, config.segmentation, config.weights),
+        "group": group_key(segments, config.segmentation.grouping),
+        "optimize": optimize_key(content, style, config.method, config.optimizer, config.weights, regions, lap),
+        "finish": finish_key(content, result, config.finish),
+        "score": score_key(content, style, lap, result, config.scoring, regions),
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "stages"),
+    [
+        ({"size": 256}, {"prepare"}),
+        ({"device": "cpu"}, set()),
+        ({"method": {"photo_weight": 10.0}}, {"optimize"}),
+        ({"optimizer": {"iterations": 10}}, {"optimize"}),
+        ({"segmentation": {"segmenter": {"regions": 3}}}, {"segment"}),
+        ({"segmentation": {"grouping": {"threshold": 0.5}}}, {"group"}),
+        ({"segmentation": {"grouping": {"min_share": 0.1}}}, {"segment", "group"}),  # co-segmentation reads it
+        ({"finish": {"postprocess": "affine"}}, {"finish"}),
+        ({"finish": {"affine_radius": 5}}, {"finish"}),
+        ({"scoring": {"style_projections": 16}}, {"score"}),
+    ],
+)
+def test_each_stage_key_hashes_only_the_settings_that_stage_reads(change, stages):
+    before, after = _keys(StyleConfig()), _keys(StyleConfig.model_validate(change))
+    assert {stage for stage in before if before[stage] != after[stage]} == stages
