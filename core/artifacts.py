@@ -23,6 +23,9 @@ import numpy as np
 from photostyle.core.imageio import decode_image, read_bytes, write_bytes_atomic
 
 REF_FILE = "ref.json"
+#: Where a single pair's artifacts go unless the user says otherwise (a batch keeps its own under
+#: its output, in ``_artifacts/``).
+DEFAULT_ARTIFACT_ROOT = ".photostyle/artifacts"
 #: The stages of the DAG, in order; each writes its artifacts under ``{root}/{stage}/{key}/``.
 Stage = Literal["prepare", "segment", "group", "laplacian", "optimize", "finish", "score", "publish"]
 STAGES: tuple[str, ...] = get_args(Stage)

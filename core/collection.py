@@ -19,6 +19,8 @@ PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff")
 MASK_MARK = ".mask"
 #: Folders under the output that hold photostyle's own files, never photos.
 RESERVED = ("_manifest", "_artifacts")
+#: Photos of a batch in flight at once (their optimisations still take turns on each device).
+DEFAULT_CONCURRENCY = 4
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ dissolved into them, and islands below a minimum size join their surroundings.
 Every descriptor block is standardised per image first, because the style's colours and mood
 differ from the content's by design. The number of regions, unless given, is the one (2-6, a
 few k-means seeds each) whose candidate clusterings the others agree with best on average
-(``transfer_agreement``), and its best candidate is kept. In the chosen clustering's labels, pieces of a region lying
-far above or below where that region lies in the other image then go to their next most likely
+(``transfer_agreement``), and its best candidate is kept. In the chosen clustering's labels,
+pieces of a region lying far above or below where that region lies in the other image then go to their next most likely
 region (``displaced_pieces``), pieces enclosed by another region whose colour is that
 region's join it (``enclosed_pieces``), and pieces foreign to their region's colours that
 continue a neighbouring region across a weaker colour step join that one (``foreign_pieces``).
@@ -40,11 +40,9 @@ from photostyle.core.vgg import VGGFeatures
 FEATURE_LAYERS = ("conv3_1", "conv4_1", "conv5_1")
 #: Weight of each descriptor block in the joint space (its share of the total variance is the
 #: weight squared): the three layers, the Lab colour, and the pixel's height in its image.
-#: The height keeps a sky apart from a dark foreground that looks like it; at 0.3 it also cut
-#: skylines into horizontal bands that became regions of their own (on the DPST pairs at 256 px,
-#: 0.15 raised the median mIoU from 0.64 to 0.70 and brought pairs 1 and 7 to the hand masks'
-#: regions, while pair 14's style paired its sky with a shadowed foreground, which
-#: ``displaced_pieces`` now undoes; 0 did that more often).
+#: The height keeps a sky apart from a dark foreground that looks like it; weighted higher, it
+#: cuts skylines into horizontal bands that become regions of their own. What it lets through
+#: (a sky clustered with a shadowed foreground) ``displaced_pieces`` undoes.
 BLOCK_WEIGHTS: dict[str, float] = {"conv3_1": 0.5, "conv4_1": 0.7, "conv5_1": 0.7, "colour": 0.2, "height": 0.15}
 #: Long side (px) at which the features are computed; clusters live on a grid a quarter of it.
 WORK_SIZE = 320
@@ -60,8 +58,7 @@ BAND_HALF_CELLS = 3.0
 #: Guided-filter radius (fraction of the long side) and regularisation for the soft assignments.
 #: The window is wide because the clusters' borders are only known to a few grid cells (deep
 #: features see across an edge): within one window the filter fits the assignment as a linear
-#: function of the colour, which moves the border onto the colour edge near it (on the DPST
-#: pairs, mIoU 0.75 -> 0.83 at 256 px going from 1/80 to 1/6).
+#: function of the colour, which moves the border onto the colour edge near it.
 REFINE_RADIUS, REFINE_EPS = 1 / 6, 1e-3
 #: A connected piece of a region whose mean height (fraction of its image's height) lies further
 #: than this outside the 5-95 % height range of the same region in the other image is not that
@@ -234,8 +231,7 @@ def foreign_pieces(labels: np.ndarray, image: np.ndarray, min_pixels: int) -> np
     anything high up towards the sky: a distant mountain range under a sunset sky clustered
     with it, though it is ten of the sky's deviations away in colour and a skyline edge
     separates the two. A smooth band of the sky's own gradient (a weak step to the sky) and a
-    cloud inside a sky (touching nothing else) stay. On the DPST pairs at 256 px it moved pair
-    14's mountains and pair 19's hazy horizon out of their skies and left six pairs unchanged.
+    cloud inside a sky (touching nothing else) stay.
     """
     lab = rgb_to_lab(np.asarray(image, np.float64))
     regions = np.unique(labels)
@@ -345,8 +341,6 @@ def enclosed_pieces(labels: np.ndarray, image: np.ndarray) -> np.ndarray:
     Deep features blur across a few grid cells, so a patch of dark ground between hills can
     cluster with the sky above them; in the photo it is a patch of the ground's colour inside
     the ground. A piece whose colour does match its region (a lake seen through trees) stays.
-    On the DPST pairs at 256 px it moved a terrain patch out of pair 14's style sky (style
-    purity 0.960 -> 0.972, mIoU 0.951 -> 0.964) and left eight of the ten pairs as they were.
     """
     labels = labels.copy()
     lab = rgb_to_lab(np.asarray(image, np.float64))
@@ -437,9 +431,9 @@ def transfer_agreement(
     colour transfer (the optimisation's starting image) is measured, as a style distance, over
     every other candidate's paired regions, and the mean is its score: a candidate that pairs
     a sky with a city, or merges what the others keep apart, looks wrong under most of the
-    others' regions, while one they agree on does not (a minimum-Bayes-risk choice). On the
-    DPST pairs it beat the silhouette of the joint clustering, which is also unstable: its
-    choice flipped with the photos' 8-bit rounding.
+    others' regions, while one they agree on does not (a minimum-Bayes-risk choice). The
+    silhouette of the joint clustering is no substitute: its choice flips with the photos' 8-bit
+    rounding.
     """
     masks = {k: paired_masks(*maps, centroids[k], min_share) for k, maps in candidates.items()}
     outputs = {k: region_colour_transfer(content, style, *m) for k, m in masks.items()}
@@ -453,11 +447,10 @@ def choose_clustering(agreement: dict[tuple[int, int], float]) -> tuple[tuple[in
     """The (regions, seed) candidate to keep, and each number of regions' disagreement.
 
     The number of regions is chosen first, by its candidates' mean disagreement, then its best
-    candidate. A single candidate's score rides on which k-means optimum its seed found, and the
-    best of all of them changed its number of regions when the content moved by up to one grey
-    level (on the DPST pairs at 256 px: 7 of 10; the regions before and after the move agreed at
-    a median mIoU of 0.65). The mean over the seeds is the number's expected disagreement,
-    whatever optimum a seed lands in (3 of 10 changed; median agreement 0.93).
+    candidate. A single candidate's score rides on which k-means optimum its seed found, so the
+    best of all of them changes its number of regions when the photo changes by a grey level;
+    the mean over the seeds is the number's expected disagreement, whatever optimum a seed
+    lands in.
     """
     by_count: dict[int, list[float]] = {}
     for (count, _), score in agreement.items():
@@ -503,8 +496,8 @@ def cosegment(
         regions, (centroids, temperature) = best[0], fits[best]
     else:
         centroids, temperature = fit(points, regions, seed)
-    # Displaced pieces move only in the chosen clustering: with the candidates judged after the
-    # move, pair 7 of the DPST examples chose a clustering pairing a sky with a lit skyline.
+    # Displaced pieces move only in the chosen clustering: judging the candidates after the move
+    # favours clusterings that pair a sky with a lit skyline.
     maps = label_pair((ec, es), centroids, temperature, (content, style), displace=True)
     clabels, slabels, centroids = _compact(maps[0], maps[1], centroids)
     names = [f"region_{k}" for k in range(len(centroids))]

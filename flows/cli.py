@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from photostyle.core.artifacts import STAGES
+from photostyle.core.artifacts import DEFAULT_ARTIFACT_ROOT, STAGES
+from photostyle.core.collection import DEFAULT_CONCURRENCY
 from photostyle.core.config import StyleConfig, validation_messages
 from photostyle.core.errors import PhotostyleError
 from photostyle.core.registry import OneOf
@@ -178,9 +179,9 @@ def _add_stylize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style-mask", metavar="M", help="region mask of the style image")
     p.add_argument(
         "--artifacts",
-        default=".photostyle/artifacts",
+        default=DEFAULT_ARTIFACT_ROOT,
         metavar="URI",
-        help="artifact store for stage outputs (default .photostyle/artifacts)",
+        help=f"artifact store for stage outputs (default {DEFAULT_ARTIFACT_ROOT})",
     )
     _add_style_options(p)
 
@@ -208,9 +209,9 @@ def _add_batch(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument(
         "--concurrency",
         type=int,
-        default=4,
+        default=DEFAULT_CONCURRENCY,
         metavar="N",
-        help="photos in flight at once (default 4); optimisations still take one slot per device",
+        help=f"photos in flight at once (default {DEFAULT_CONCURRENCY}); optimisations still take one slot per device",
     )
     p.add_argument(
         "--only", action="append", metavar="GLOB", help="only photos whose path below INPUT matches (repeatable)"

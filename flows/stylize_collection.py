@@ -20,7 +20,7 @@ from prefect.states import Failed
 from prefect.task_runners import TaskRunner
 
 from photostyle.core.artifacts import ArtifactStore, Stage
-from photostyle.core.collection import Photo, find_photos, output_uri_for, select
+from photostyle.core.collection import DEFAULT_CONCURRENCY, Photo, find_photos, output_uri_for, select
 from photostyle.core.config import StyleConfig
 from photostyle.core.errors import InputError
 from photostyle.core.imageio import absolute_uri, same_location, sweep_temp_files
@@ -75,7 +75,9 @@ class ManifestWriter:
             return
         part = f"{self.stamp}-{self.run_id}-{len(self.parts):04d}"
         try:
-            self.parts.append(write_manifest(self.output_uri, self.rows, part, self.options))
+            self.parts.append(
+                write_manifest(output_uri=self.output_uri, rows=self.rows, part=part, storage_options=self.options)
+            )
         except Exception:
             if final:
                 raise
@@ -91,7 +93,7 @@ def stylize_collection(
     output_uri: str,
     style_mask: str | None = None,
     config: StyleConfig = StyleConfig(),  # noqa: B008 - frozen, so a shared default is safe
-    concurrency: int = 4,
+    concurrency: int = DEFAULT_CONCURRENCY,
     artifact_root: str | None = None,
     storage_options: dict | None = None,
     storage_block: str | None = None,

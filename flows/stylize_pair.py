@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from photostyle.core.artifacts import ArtifactStore
+from photostyle.core.artifacts import DEFAULT_ARTIFACT_ROOT, ArtifactStore
 from photostyle.core.config import StyleConfig
 from photostyle.core.imageio import check_not_an_input
 from photostyle.flows.segmentation import resolve_segmentation
@@ -17,8 +17,6 @@ from photostyle.flows.storage import resolve_storage_options
 from photostyle.tasks.caching import result_storage_for
 from photostyle.tasks.photo import Run, prepare_style, stylize_photo
 from photostyle.tasks.report import report_pair
-
-DEFAULT_ARTIFACT_ROOT = ".photostyle/artifacts"
 
 
 @flow(name="stylize-pair", log_prints=True)

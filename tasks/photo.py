@@ -88,7 +88,7 @@ class StyleInput:
 def prepare_style(run: Run, uri: str, mask_uri: str | None = None) -> StyleInput:
     """Fingerprint and prepare the style reference (and fingerprint its mask when regions are used)."""
     opts = run.storage_options
-    sha = fingerprint(uri, run.store, opts)
+    sha = fingerprint(uri=uri, store=run.store, storage_options=opts)
     ref = run.run(
         prepare_image,
         "prepare",
@@ -99,7 +99,8 @@ def prepare_style(run: Run, uri: str, mask_uri: str | None = None) -> StyleInput
         source_sha256=sha,
     )
     uses_mask = mask_uri and method_spec(run.config.method).needs_regions
-    return StyleInput(uri, sha, ref, mask_uri, fingerprint(mask_uri, run.store, opts) if uses_mask else None)
+    mask_sha = fingerprint(uri=mask_uri, store=run.store, storage_options=opts) if uses_mask else None
+    return StyleInput(uri, sha, ref, mask_uri, mask_sha)
 
 
 def stages_of(config: StyleConfig) -> tuple[str, ...]:
@@ -123,7 +124,7 @@ def stylize_photo(
     """Run one photo through the stages its settings need; return the published sidecar."""
     store, opts, config = run.store, run.storage_options, run.config
     spec = method_spec(config.method)
-    sha = fingerprint(content_uri, store, opts, stamp)
+    sha = fingerprint(uri=content_uri, store=store, storage_options=opts, stamp=stamp)
     content = run.run(
         prepare_image,
         "prepare",
@@ -136,7 +137,7 @@ def stylize_photo(
     refs = {"prepare_content": content, "prepare_style": style.ref}
     regions = None
     if spec.needs_regions:
-        mask_sha = fingerprint(mask_uri, store, opts) if mask_uri else None
+        mask_sha = fingerprint(uri=mask_uri, store=store, storage_options=opts) if mask_uri else None
         refs["segment"] = run.run(
             segment,
             "segment",
@@ -193,7 +194,15 @@ def stylize_photo(
         "style_sha256": style.sha256,
         "size": config.size,
     }
-    return publish(output_uri, refs, inputs, run.params, store, opts, refresh=run.refresh("publish"))
+    return publish(
+        output_uri=output_uri,
+        refs=refs,
+        inputs=inputs,
+        params=run.params,
+        store=store,
+        storage_options=opts,
+        refresh=run.refresh("publish"),
+    )
 
 
 def error_message(exc: BaseException, uri: str) -> str:
