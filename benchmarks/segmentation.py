@@ -164,7 +164,7 @@ def region_row(data: Path, k: int, config: StyleConfig, device: str, proxy: bool
     images = [prepared(data / sub / f"{p}{k}.png", config.size) for p, sub in (("in", "input"), ("tar", "style"))]
     start = time.perf_counter()
     segmentation = config.segmentation
-    inputs = SegmentInputs(images[0], images[1], vgg_weights=config.weights, device=device)
+    inputs = SegmentInputs(content=images[0], style=images[1], vgg_weights=config.weights, device=device)
     seg = segmenter_for(False, segmentation).segment(inputs, segmentation)
     pairs, merges = group_pair(seg, segmentation.grouping)
     seconds = time.perf_counter() - start

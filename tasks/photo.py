@@ -19,11 +19,10 @@ from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
-from photostyle.core.artifacts import STAGES, ArtifactRef, ArtifactStore
+from photostyle.core.artifacts import ArtifactRef, ArtifactStore
 from photostyle.core.collection import Photo
 from photostyle.core.config import StyleConfig
 from photostyle.core.errors import PhotostyleError
-from photostyle.core.finish import needs_finishing
 from photostyle.core.manifest import failed_row, sidecar_row
 from photostyle.core.methods import method_spec
 from photostyle.tasks.caching import ArtifactResultStorage, bind, run_stage
@@ -98,19 +97,9 @@ def prepare_style(run: Run, uri: str, mask_uri: str | None = None) -> StyleInput
         storage_options=opts,
         source_sha256=sha,
     )
-    uses_mask = mask_uri and method_spec(run.config.method).needs_regions
+    uses_mask = mask_uri and "segment" in run.config.stages()
     mask_sha = fingerprint(uri=mask_uri, store=run.store, storage_options=opts) if uses_mask else None
     return StyleInput(uri, sha, ref, mask_uri, mask_sha)
-
-
-def stages_of(config: StyleConfig) -> tuple[str, ...]:
-    """The stages a photo goes through with these settings."""
-    skipped = set()
-    if not method_spec(config.method).needs_regions:
-        skipped |= {"segment", "group"}
-    if not needs_finishing(config.finish):
-        skipped.add("finish")
-    return tuple(stage for stage in STAGES if stage not in skipped)
 
 
 def stylize_photo(
@@ -123,7 +112,7 @@ def stylize_photo(
 ) -> dict:
     """Run one photo through the stages its settings need; return the published sidecar."""
     store, opts, config = run.store, run.storage_options, run.config
-    spec = method_spec(config.method)
+    stages = config.stages()
     sha = fingerprint(uri=content_uri, store=store, storage_options=opts, stamp=stamp)
     content = run.run(
         prepare_image,
@@ -136,7 +125,7 @@ def stylize_photo(
     )
     refs = {"prepare_content": content, "prepare_style": style.ref}
     regions = None
-    if spec.needs_regions:
+    if "segment" in stages:
         mask_sha = fingerprint(uri=mask_uri, store=store, storage_options=opts) if mask_uri else None
         refs["segment"] = run.run(
             segment,
@@ -167,10 +156,10 @@ def stylize_photo(
         optimizer=config.optimizer,
         vgg_weights=config.weights,
         regions=regions,
-        laplacian=lap if spec.needs_laplacian else None,
+        laplacian=lap if method_spec(config.method).needs_laplacian else None,
         device=config.device,
     )
-    if needs_finishing(config.finish):
+    if "finish" in stages:
         refs["finish"] = result = run.run(
             finish, "finish", content=content, optimized=refs["optimize"], store=store, config=config.finish
         )
@@ -188,8 +177,8 @@ def stylize_photo(
     inputs = {
         "content": content_uri,
         "style": style.uri,
-        "content_mask": mask_uri if spec.needs_regions else None,
-        "style_mask": style.mask_uri if spec.needs_regions else None,
+        "content_mask": mask_uri if regions is not None else None,
+        "style_mask": style.mask_uri if regions is not None else None,
         "content_sha256": sha,
         "style_sha256": style.sha256,
         "size": config.size,

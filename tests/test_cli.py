@@ -270,3 +270,22 @@ def test_configured_segmentation_weights_that_are_missing_fail_before_the_run(ca
     assert code == 2
     _assert_one_line_error(err, "need their sha256")
     assert not (tmp_path / "o.png").exists()
+
+
+def test_rerun_of_a_stage_the_settings_skip(capsys, samples, tmp_path):
+    style = str(samples / "coffee.jpg")
+    code, _, err = _run(capsys, "rerun", "--stage", "finish", str(samples), "--style", style, "-o", str(tmp_path / "o"))
+    assert code == 2
+    _assert_one_line_error(err, "--stage finish: these settings skip that stage")
+    code, _, err = _run(capsys, "rerun", "--stage", "segment", str(samples), "--style", style, "-o",
+                        str(tmp_path / "o"), "--method", "gatys")  # fmt: skip
+    assert code == 2
+    _assert_one_line_error(err, "--stage segment")
+
+
+def test_a_setting_out_of_bounds_is_one_line_naming_the_flag(capsys, samples, tmp_path):
+    code, _, err = _run(capsys, "stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"), "-o",
+                        str(tmp_path / "o.png"), "--size", "8")  # fmt: skip
+    assert code == 2
+    _assert_one_line_error(err, "--size: Input should be greater than or equal to 16")
+    assert not (tmp_path / "o.png").exists()
