@@ -21,6 +21,8 @@ from conftest import make_bucket, settings
 from photostyle.core.manifest import read_manifest
 from photostyle.flows.stylize_collection import stylize_collection
 
+pytestmark = pytest.mark.slow  # a real S3 server and Prefect server, many photos
+
 GOOD = ["a.jpg", "B.JPG", "trip/c.png", "trip/day2/d.webp", "e.tif", "f.jpeg", "g.png"]
 CORRUPT = "trip/broken.jpg"
 CACHED_STAGES = ("prepare", "segment", "group", "laplacian", "optimize", "score")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from PIL import Image
 
 import photostyle.tasks.optimize as optimize_module
@@ -32,6 +33,7 @@ class Peak:
                 self.active -= 1
 
 
+@pytest.mark.slow
 def test_photos_overlap_but_optimisations_take_turns(prefect_api, samples, tmp_path, monkeypatch):
     source = Image.open(samples / "chelsea.jpg").convert("RGB")
     folder = tmp_path / "in"
@@ -61,6 +63,7 @@ def test_photos_overlap_but_optimisations_take_turns(prefect_api, samples, tmp_p
     )
 
 
+@pytest.mark.slow
 def test_photos_run_on_a_two_worker_dask_cluster(prefect_api, samples, tmp_path):
     import os
 

@@ -32,6 +32,7 @@ def two_part_scene(h: int, w: int, split: float, sky: tuple, ground: tuple, seed
     return np.clip(img, 0, 1).astype(np.float32), labels
 
 
+@pytest.mark.slow
 def test_corresponding_regions_in_differently_coloured_images(vgg):
     content, ctrue = two_part_scene(96, 128, 0.4, (0.5, 0.7, 0.95), (0.3, 0.5, 0.2), seed=1)
     style, strue = two_part_scene(112, 112, 0.6, (0.95, 0.6, 0.3), (0.35, 0.2, 0.4), seed=2)

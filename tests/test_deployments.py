@@ -18,6 +18,8 @@ from PIL import Image
 
 from conftest import REPO, SAMPLES, _free_port, make_bucket
 
+pytestmark = pytest.mark.slow  # a real S3 server and Prefect server, many photos
+
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import settings
@@ -17,6 +18,7 @@ from photostyle.flows.stylize_pair import stylize_pair
 STAGES = ("prepare_content", "prepare_style", "segment", "group", "laplacian", "optimize", "finish", "score")
 
 
+@pytest.mark.slow
 def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     out = tmp_path / "out" / "rocket.png"
     config = settings(
@@ -104,8 +106,6 @@ def test_a_method_without_regions_skips_segment_and_group(prefect_api, samples, 
 
 
 def test_bad_input_fails_the_flow_with_the_input_error_and_no_retry(prefect_api, samples, tmp_path, caplog):
-    import pytest
-
     from photostyle.core.errors import InputError
 
     corrupt = tmp_path / "corrupt.jpg"
