@@ -59,6 +59,9 @@ def _run(
     progress: Callable[[Progress], None] | None,
     photorealistic: bool,
 ) -> StyleResult:
+    """Gatys (one stage, whole-image Gram matrices) or, with ``photorealistic``, DPST (a Gram
+    matrix per paired region, then a second stage from the first's result with the photorealism
+    term added to the same losses)."""
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     torch.manual_seed(optimizer.seed)
     start = time.perf_counter()
