@@ -75,7 +75,7 @@ def test_photos_run_on_a_two_worker_dask_cluster(prefect_api, samples, tmp_path)
     for i in range(4):
         source.crop((i * 40, 0, 300 + i * 40, 200)).resize((64, 43)).save(folder / f"r{i}.jpg")
     out = tmp_path / "out"
-    summary = stylize_collection(
+    batch = dict(
         input_uri=str(folder),
         style=str(samples / "coffee.jpg"),
         output_uri=str(out),
@@ -83,18 +83,12 @@ def test_photos_run_on_a_two_worker_dask_cluster(prefect_api, samples, tmp_path)
         concurrency=2,
         dask_workers=2,
     )
+    summary = stylize_collection(**batch)
     assert summary["ok"] == 4 and summary["failed"] == 0
     assert sorted(p.name for p in out.glob("r*.jpg")) == [f"r{i}.jpg" for i in range(4)]
     workers = {row["worker"] for row in read_manifest(str(out)).to_pylist()}
     assert len(workers) == 2 and not any(w.endswith(f":{os.getpid()}") for w in workers)
-    again = stylize_collection(
-        input_uri=str(folder),
-        style=str(samples / "coffee.jpg"),
-        output_uri=str(out),
-        config=settings(40, optimizer={"iterations": 2, "init": "transfer"}),
-        concurrency=2,
-        dask_workers=2,
-    )
+    again = stylize_collection(**batch)
     assert again["cached"] == 4  # the cache works the same across worker processes
 
 

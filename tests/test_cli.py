@@ -182,44 +182,13 @@ def test_batch_summary_and_exit_code_with_one_bad_photo(prefect_api, capsys, sam
     Image.open(samples / "rocket.jpg").resize((64, 48)).save(folder / "good.png")
     (folder / "bad.jpg").write_bytes(b"\xff\xd8 nothing more")
     out = tmp_path / "out"
-    code, stdout, _ = _run(
-        capsys,
-        "batch",
-        str(folder),
-        "--style",
-        str(samples / "coffee.jpg"),
-        "-o",
-        str(out),
-        "--size",
-        "48",
-        "--iterations",
-        "2",
-        "--device",
-        "cpu",
-    )
+    common = [str(folder), "--style", str(samples / "coffee.jpg"), "-o", str(out), "--size", "48", "--iterations", "2"]
+    code, stdout, _ = _run(capsys, "batch", *common, "--device", "cpu")
     assert code == 1
     assert "2 photos: 1 ok, 0 cached, 1 failed" in stdout
     assert f"failed: {folder / 'bad.jpg'}: " in stdout
     assert (out / "good.png").exists() and not (out / "bad.jpg").exists()
-    code, stdout, _ = _run(
-        capsys,
-        "rerun",
-        "--stage",
-        "score",
-        str(folder),
-        "--style",
-        str(samples / "coffee.jpg"),
-        "-o",
-        str(out),
-        "--size",
-        "48",
-        "--iterations",
-        "2",
-        "--device",
-        "cpu",
-        "--only",
-        "good.png",
-    )
+    code, stdout, _ = _run(capsys, "rerun", "--stage", "score", *common, "--device", "cpu", "--only", "good.png")
     assert code == 0 and "1 photos: 1 ok" in stdout
 
 
