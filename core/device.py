@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import torch
 
-#: ``auto``: CUDA when present, else the CPU.
-DEVICES = ("auto", "cpu", "cuda")
-
 
 def resolve_device(device: str = "auto") -> torch.device:
     """``auto`` picks CUDA when present, else CPU; ``cuda`` without a GPU is an error."""

@@ -87,10 +87,6 @@ class Registry(Generic[E]):
         self._load()
         return iter(list(self._entries.values()))
 
-    def __contains__(self, name: object) -> bool:
-        self._load()
-        return name in self._entries
-
     def configs(self) -> dict[str, type[Settings]]:
         """The settings class of every entry that has one."""
         return {e.name: e.config for e in self if getattr(e, "config", None) is not None}

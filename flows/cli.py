@@ -104,7 +104,8 @@ def _argument(flag: Flag) -> dict[str, Any]:
     else:
         kwargs["type"] = annotation
     if union is not None:
-        description = f"one of {', '.join(kwargs['choices'])}"
+        entries = (union.registry.get(name) for name in kwargs["choices"])
+        description = "; ".join(f"{e.name}: {e.description}" if e.description else e.name for e in entries)
     else:
         description = (info.description or "").rstrip(".")
     shown = f"default {default}" if default is not None else f"selects {flag.variant}"
