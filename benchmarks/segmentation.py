@@ -193,6 +193,7 @@ def quality_row(data: Path, k: int, args: argparse.Namespace) -> dict:
     from photostyle.core.artifacts import ArtifactStore
     from photostyle.flows.stylize_pair import stylize_pair
     from photostyle.tasks.laplacian import load_laplacian
+    from photostyle.tasks.publish import result_stage
 
     root = str(Path(args.out) / "artifacts")
     store = ArtifactStore(root)
@@ -221,7 +222,7 @@ def quality_row(data: Path, k: int, args: argparse.Namespace) -> dict:
         lap = load_laplacian(store, store.get("laplacian", stages["laplacian"]["key"]))
         truth = hand_labels(data, k, [content.shape[:2], style.shape[:2]])
         hand = pair_regions(*truth)
-        result = "finish" if "finish" in stages else "optimize"
+        result = result_stage(stages)
         output = store.read_image(store.get(result, stages[result]["key"]))
         scores[variant] = score_all(content, style, output, lap, hand.content_masks, hand.style_masks).to_dict()
         scores[variant]["regions"] = len(sidecar["regions"])

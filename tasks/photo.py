@@ -24,7 +24,6 @@ from photostyle.core.collection import Photo
 from photostyle.core.config import StyleConfig
 from photostyle.core.errors import PhotostyleError
 from photostyle.core.manifest import failed_row, sidecar_row
-from photostyle.core.methods import method_spec
 from photostyle.tasks.caching import ArtifactResultStorage, bind, run_stage
 from photostyle.tasks.fingerprint import fingerprint
 from photostyle.tasks.finish import finish
@@ -156,7 +155,7 @@ def stylize_photo(
         optimizer=config.optimizer,
         vgg_weights=config.weights,
         regions=regions,
-        laplacian=lap if method_spec(config.method).needs_laplacian else None,
+        laplacian=lap,
         device=config.device,
     )
     if "finish" in stages:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 
 from prefect import task
 
@@ -50,9 +51,14 @@ def published(
     return existing if same else None
 
 
+def result_stage(stages: Mapping[str, object]) -> str:
+    """The stage whose image is the result, of those that ran: finish when it did, else optimize."""
+    return "finish" if "finish" in stages else "optimize"
+
+
 def result_ref(refs: dict[str, ArtifactRef]) -> ArtifactRef:
-    """The stage whose image is the result: the finishing, when it ran, else the optimisation."""
-    return refs.get("finish") or refs["optimize"]
+    """The result's artifact among a photo's stage references."""
+    return refs[result_stage(refs)]
 
 
 def segmentation_summary(refs: dict[str, ArtifactRef]) -> dict | None:

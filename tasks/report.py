@@ -14,6 +14,7 @@ from prefect.artifacts import (
 
 from photostyle.core.artifacts import ArtifactStore
 from photostyle.core.report import collection_rows, pair_markdown
+from photostyle.tasks.publish import result_stage
 
 
 def artifact_key(prefix: str, uri: str) -> str:
@@ -31,7 +32,7 @@ def _image(store: ArtifactStore, stage: str, entry: dict):
 def report_pair(sidecar: dict, store: ArtifactStore) -> UUID:
     """A Markdown artifact with the content, style and result as thumbnails, and the scores."""
     stages = sidecar["stages"]
-    result = "finish" if "finish" in stages else "optimize"
+    result = result_stage(stages)
     images = {
         "content": _image(store, "prepare", stages["prepare_content"]),
         "style": _image(store, "prepare", stages["prepare_style"]),
