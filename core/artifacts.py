@@ -27,7 +27,7 @@ REF_FILE = "ref.json"
 #: its output, in ``_artifacts/``).
 DEFAULT_ARTIFACT_ROOT = ".photostyle/artifacts"
 #: The stages of the DAG, in order; each writes its artifacts under ``{root}/{stage}/{key}/``.
-Stage = Literal["prepare", "segment", "group", "laplacian", "optimize", "finish", "score", "publish"]
+Stage = Literal["prepare", "segment", "group", "laplacian", "optimize", "finish", "upsample", "score", "publish"]
 STAGES: tuple[str, ...] = get_args(Stage)
 
 

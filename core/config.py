@@ -12,6 +12,7 @@ StyleConfig                     stage that reads it (its cache key hashes only t
     segmenter: one of SEGMENTERS
     grouping
   finish                        finish
+  upsample                      upsample: the result at the photo's own resolution
   scoring                       score
 ```
 
@@ -34,6 +35,7 @@ from photostyle.core.methods import METHODS, MethodConfig
 from photostyle.core.regions import DEFAULT_MIN_SHARE
 from photostyle.core.registry import OneOf, Settings, rebuild_on_change
 from photostyle.core.segmentation import SEGMENTERS, SegmenterConfig, weights_spec
+from photostyle.core.upsample import DEFAULT_EPS, DEFAULT_RADIUS
 
 #: VGG-19 layers by the papers' names (``conv4_2`` is the ReLU activation of that convolution).
 VGGLayer = Literal[
@@ -183,6 +185,43 @@ class FinishConfig(Settings):
     )
 
 
+class UpsampleConfig(Settings):
+    """How the working-size result becomes the output: carried to the photo's resolution by a
+    local affine colour model fitted at the working size."""
+
+    output_size: int | Literal["full", "working"] = Field(
+        "full",
+        description="Long side of the output: full (the photo's own size), working (the working size, "
+        "no upsample stage), or N pixels (at most the photo's size).",
+    )
+    radius: int = Field(
+        DEFAULT_RADIUS,
+        ge=1,
+        le=16,
+        description="Window radius, in working-size pixels, of the local affine colour fits; "
+        "larger gives smoother colour maps that follow the working result less closely.",
+    )
+    eps: float = Field(
+        DEFAULT_EPS,
+        gt=0,
+        description="Ridge of each local fit (colours in [0, 1]): how strongly a window of little "
+        "contrast takes the image's global colour map instead of its own.",
+    )
+
+    @field_validator("output_size", mode="before")
+    @classmethod
+    def _size_or_name(cls, value: object) -> int | str:
+        if value in ("full", "working"):
+            return value
+        try:
+            size = int(value) if isinstance(value, int | str) and not isinstance(value, bool) else None
+        except ValueError:
+            size = None
+        if size is None or size < MIN_SIDE:
+            raise ValueError(f"must be full, working or a long side of at least {MIN_SIDE} pixels, not {value!r}")
+        return size
+
+
 class ScoringConfig(Settings):
     """The scores of a result."""
 
@@ -210,12 +249,18 @@ class StyleConfig(Settings):
         default_factory=SegmentationConfig, description="Regions (dpst): segmenter and grouping."
     )
     finish: FinishConfig = Field(default_factory=FinishConfig, description="The finishing step.")
+    upsample: UpsampleConfig = Field(
+        default_factory=UpsampleConfig, description="The output's resolution and how it is reached."
+    )
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="The scores.")
 
     def stages(self) -> tuple[str, ...]:
         """The stages a photo goes through with these settings: segment and group only for a
-        method that uses regions, finish only when the finishing step changes the image."""
+        method that uses regions, finish only when the finishing step changes the image, upsample
+        unless the output is wanted at the working size."""
         skipped = set()
+        if self.upsample.output_size == "working":
+            skipped.add("upsample")
         if not METHODS.get(self.method.name).needs_regions:
             skipped |= {"segment", "group"}
         if not needs_finishing(self.finish):

@@ -18,10 +18,13 @@ def box_sum(x: np.ndarray, radius: int) -> np.ndarray:
     return c[y1][:, x1] - c[y0][:, x1] - c[y1][:, x0] + c[y0][:, x0]
 
 
-def best_local_affine(output: np.ndarray, content: np.ndarray, eps: float = 1e-7, radius: int = 1) -> np.ndarray:
+def best_local_affine(
+    output: np.ndarray, content: np.ndarray, eps: float = 1e-7, radius: int = 1, prior: np.ndarray | None = None
+) -> np.ndarray:
     """Per-pixel best affine map (H,W,K,4) from content colours [I;1] to output values (H,W,K) in
     each pixel's window, by ridge-regularised least squares (the ridge on the colour part only):
-    ``a = cov(O,I) (cov(I,I) + eps I3)^-1``, ``b = mean(O) - a mean(I)``."""
+    ``a = (cov(O,I) + eps P) (cov(I,I) + eps I3)^-1``, ``b = mean(O) - a mean(I)``, where the
+    ridge pulls ``a`` toward ``prior`` P (K,3) (zero when None) in windows of little contrast."""
     i = content.astype(np.float64)
     o = output.astype(np.float64)
     count = box_sum(np.ones(i.shape[:2]), radius)[..., None]
@@ -32,6 +35,8 @@ def best_local_affine(output: np.ndarray, content: np.ndarray, eps: float = 1e-7
     cov_oi = box_sum(o[..., :, None] * i[..., None, :], radius) / count[..., None]
     cov_oi -= mu_o[..., :, None] * mu_i[..., None, :]
     cov_ii += eps * np.eye(3)
+    if prior is not None:
+        cov_oi += eps * prior
     # a = cov_oi inv(cov_ii), i.e. a^T = inv(cov_ii) cov_oi^T (cov_ii symmetric)
     a = np.swapaxes(np.linalg.solve(cov_ii, np.swapaxes(cov_oi, -1, -2)), -1, -2)
     b = mu_o - np.einsum("yxij,yxj->yxi", a, mu_i)
@@ -90,7 +95,28 @@ def guided_filter(values: np.ndarray, guide: np.ndarray, radius: int = 8, eps: f
     """
     if values.ndim != 3 or guide.shape[:2] != values.shape[:2] or guide.shape[2] != 3:
         raise ValueError(f"values {values.shape} must be (H,W,K) on a guide {guide.shape} of (H,W,3)")
-    coeffs = best_local_affine(values, guide, eps=eps, radius=radius)
+    return apply_affine(guided_coefficients(values, guide, radius, eps), guide).astype(np.float32)
+
+
+def global_affine(values: np.ndarray, guide: np.ndarray, eps: float = 1e-9) -> np.ndarray:
+    """The one affine map (K,4) from the guide's colours [I;1] to the values (H,W,K) that fits best
+    over the whole image (least squares, a tiny ridge on the colour part)."""
+    i = guide.reshape(-1, 3).astype(np.float64)
+    o = values.reshape(-1, values.shape[-1]).astype(np.float64)
+    mu_i, mu_o = i.mean(0), o.mean(0)
+    cov_ii = (i - mu_i).T @ (i - mu_i) / len(i) + eps * np.eye(3)
+    cov_oi = (o - mu_o).T @ (i - mu_i) / len(i)
+    a = np.linalg.solve(cov_ii, cov_oi.T).T
+    return np.concatenate([a, (mu_o - a @ mu_i)[:, None]], axis=1)
+
+
+def guided_coefficients(
+    values: np.ndarray, guide: np.ndarray, radius: int = 8, eps: float = 1e-2, prior: np.ndarray | None = None
+) -> np.ndarray:
+    """The guided filter's per-pixel affine maps (H,W,K,4) from the guide's colours [I;1] to the
+    values: each window's best affine fit (its ridge pulling toward ``prior``, see
+    ``best_local_affine``), averaged over the windows that hold the pixel. Smooth maps, so they can
+    also be interpolated to another resolution of the guide."""
+    coeffs = best_local_affine(values, guide, eps=eps, radius=radius, prior=prior)
     count = box_sum(np.ones(guide.shape[:2]), radius)[..., None, None]
-    mean = box_sum(coeffs, radius) / count
-    return apply_affine(mean, guide).astype(np.float32)
+    return box_sum(coeffs, radius) / count

@@ -162,6 +162,22 @@ def decode_image(data: bytes, uri: str) -> np.ndarray:
         raise InputError(uri, f"unsupported image mode {img.mode} ({exc})") from None
 
 
+def decode_at_size(data: bytes, uri: str, long_side: int | None = None) -> np.ndarray:
+    """Decode image bytes upright per EXIF, resized (bicubic) to ``long_side`` when that is smaller
+    than the image: HxWx3 uint8 for 8-bit photos (a quarter of the float memory, for full-resolution
+    work), float32 in [0,1] for other modes."""
+    img = open_image(data, uri)
+    if long_side is not None and long_side < max(img.size):
+        height, width = long_side_shape((img.height, img.width), long_side)
+        img = img.resize((width, height), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    if img.mode in ("RGB", "L", "P", "CMYK", "YCbCr") and "transparency" not in img.info:
+        return np.asarray(img.convert("RGB"))
+    try:
+        return to_rgb_array(img)
+    except Exception as exc:  # noqa: BLE001 - a mode PIL cannot convert
+        raise InputError(uri, f"unsupported image mode {img.mode} ({exc})") from None
+
+
 def load_image(uri: str, storage_options: dict | None = None) -> np.ndarray:
     """Read and decode the image at a local path or fsspec URL."""
     return decode_image(read_bytes(uri, storage_options), uri)
@@ -219,16 +235,36 @@ def resize_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return _resize(image, int(height), int(width))
 
 
-def encode_image(image: np.ndarray, fmt: str = "png", quality: int = 95) -> bytes:
-    """Encode float [0,1] HxWx3 (or HxW) as 8-bit png/jpeg/webp/tiff; same input, same bytes."""
+def encode_image(image: np.ndarray, fmt: str = "png", quality: int = 95, png_level: int = 6) -> bytes:
+    """Encode float [0,1] (or uint8) HxWx3 (or HxW) as 8-bit png/jpeg/webp/tiff; same input, same
+    bytes. ``png_level``: zlib level of PNG (1 is several times faster on large images)."""
+    image = np.asarray(image)
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+        raise ValueError(f"expected an HxWx3 or HxW image, got shape {image.shape}")
+    if image.dtype == np.uint8:
+        arr8 = np.ascontiguousarray(image)
+    else:
+        arr = np.asarray(image, dtype=np.float32)
+        arr8 = np.clip(np.rint(np.nan_to_num(arr, nan=0.0) * 255.0), 0, 255).astype(np.uint8)
+    return encode_pil(Image.fromarray(arr8), fmt, quality, png_level)
+
+
+def transcode_image(data: bytes, fmt: str, quality: int = 95) -> bytes:
+    """An 8-bit image file re-encoded in ``fmt`` (the bytes as they are when already PNG and PNG
+    is asked for), without going through floats: what publishing a large result needs."""
+    if _PIL_FORMATS.get(fmt.lower()) == "PNG" and data.startswith(b"\x89PNG"):
+        return data
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        return encode_pil(img, fmt, quality)
+
+
+def encode_pil(img: Image.Image, fmt: str, quality: int = 95, png_level: int = 6) -> bytes:
+    """A PIL image encoded as ``fmt`` with the project's options (JPEG at full chroma when
+    ``quality`` is 90 or more, TIFF deflated)."""
     pil_format = _PIL_FORMATS.get(fmt.lower())
     if pil_format is None:
         raise ValueError(f"unsupported image format {fmt!r}")
-    arr = np.asarray(image, dtype=np.float32)
-    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)):
-        raise ValueError(f"expected an HxWx3 or HxW image, got shape {arr.shape}")
-    arr8 = np.clip(np.rint(np.nan_to_num(arr, nan=0.0) * 255.0), 0, 255).astype(np.uint8)
-    img = Image.fromarray(arr8)
     options: dict = {}
     if pil_format == "JPEG":
         # Full-resolution chroma at high quality: colour is what style transfer changes.
@@ -237,6 +273,8 @@ def encode_image(image: np.ndarray, fmt: str = "png", quality: int = 95) -> byte
         options = {"quality": quality}
     elif pil_format == "TIFF":
         options = {"compression": "tiff_deflate"}
+    elif png_level != 6:
+        options = {"compress_level": png_level}
     buf = io.BytesIO()
     img.save(buf, format=pil_format, **options)
     return buf.getvalue()

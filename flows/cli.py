@@ -52,6 +52,7 @@ FLAGS = (
     Flag("--photo-weight", "method.photo_weight", "X"),
     Flag("--postprocess", "finish.postprocess"),
     Flag("--affine-radius", "finish.affine_radius", "N"),
+    Flag("--output-size", "upsample.output_size", "full|working|N"),
     Flag("--weights", "weights", "SRC"),
     Flag("--regions", "segmentation.segmenter.regions", "N"),
     Flag("--segmentation-weights", "segmentation.segmenter.weights", "URI#sha256=HEX", variant="ade20k"),
@@ -96,7 +97,9 @@ def _argument(flag: Flag) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"dest": flag.dest, "default": argparse.SUPPRESS, "metavar": flag.metavar}
     annotation = info.annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        # a union of kinds (a number or a name) is passed as text for the field to parse
+        annotation = members[0] if len(members) == 1 else str
     if union is not None:
         kwargs["choices"] = list(union.registry.names())
     elif typing.get_origin(annotation) is typing.Literal:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from prefect import task
 
-from photostyle.core.artifacts import ArtifactRef, ArtifactStore, stage_key
+from photostyle.core.artifacts import ArtifactRef, ArtifactStore, npy_bytes, stage_key
 from photostyle.core.config import FinishConfig
 from photostyle.core.finish import finish as finish_image
 from photostyle.core.imageio import encode_image
-from photostyle.tasks.optimize import load_result
+from photostyle.tasks.optimize import RESULT_FILE, load_result
 from photostyle.tasks.options import cached_stage
 
 STAGE = "finish"
-VERSION = 1
+VERSION = 2
 
 
 def finish_key(content: ArtifactRef, optimized: ArtifactRef, config: FinishConfig) -> str:
@@ -30,6 +30,7 @@ def finish(
 
     def compute() -> tuple[dict[str, bytes], dict]:
         image = finish_image(load_result(store, optimized), store.read_image(content), config)
-        return {"image.png": encode_image(image)}, {"shape": list(image.shape[:2])}
+        files = {"image.png": encode_image(image), RESULT_FILE: npy_bytes(image)}
+        return files, {"shape": list(image.shape[:2])}
 
     return store.get_or_create(STAGE, finish_key(content, optimized, config), compute, refresh)

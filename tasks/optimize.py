@@ -23,7 +23,8 @@ from photostyle.tasks.options import cached_stage
 
 STAGE = "optimize"
 VERSION = 2
-#: The optimised image at full precision, which the finish stage works from (``image.png`` is 8-bit).
+#: The image at full precision (``image.png`` is 8-bit), which optimize and finish store and the
+#: stages after them read.
 RESULT_FILE = "image.npy"
 #: How many progress lines a stage logs (plus its first and last iteration).
 PROGRESS_LINES = 20
@@ -131,6 +132,7 @@ def optimize(
         }
         meta = {
             "device": result.device,
+            "shape": list(result.image.shape[:2]),
             "weights_id": load_weights(vgg_weights).weights_id,
             "final_loss": result.history[-1]["loss"] if result.history else None,
             "iterations": len(result.history),
@@ -142,5 +144,5 @@ def optimize(
 
 
 def load_result(store: ArtifactStore, ref: ArtifactRef) -> np.ndarray:
-    """The optimised image of an ``optimize`` reference, at full precision (HxWx3 float32)."""
+    """The image of an ``optimize`` or ``finish`` reference, at full precision (HxWx3 float32)."""
     return store.read_array(ref, RESULT_FILE)

@@ -1,10 +1,12 @@
 """One photo through the stages (prepare -> segment -> group -> laplacian -> optimize -> finish ->
-score -> publish), as nested stage tasks, each cached by its artifact key. Used by both flows.
+upsample -> score -> publish), as nested stage tasks, each cached by its artifact key. Used by both
+flows.
 
 Stages a run does not need are skipped: segment and group for a method without regions, finish
-when the finishing step changes nothing. The stages of one photo run one after another (the
-Laplacian could run beside segment and group, but a nested submit would hold a worker of the pool
-the photos themselves run in); photos run concurrently instead."""
+when the finishing step changes nothing, upsample when the output stays at the working size. The
+stages of one photo run one after another (the Laplacian could run beside segment and group, but a
+nested submit would hold a worker of the pool the photos themselves run in); photos run
+concurrently instead."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from photostyle.tasks.prepare import prepare_image
 from photostyle.tasks.publish import publish
 from photostyle.tasks.score import score
 from photostyle.tasks.segment import segment
+from photostyle.tasks.upsample import upsample
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,19 @@ def stylize_photo(
     if "finish" in stages:
         refs["finish"] = result = run.run(
             finish, "finish", content=content, optimized=refs["optimize"], store=store, config=config.finish
+        )
+    if "upsample" in stages:
+        refs["upsample"] = result = run.run(
+            upsample,
+            "upsample",
+            uri=content_uri,
+            source_sha256=sha,
+            content=content,
+            result=result,
+            store=store,
+            config=config.upsample,
+            device=config.device,
+            storage_options=opts,
         )
     refs["score"] = run.run(
         score,

@@ -10,12 +10,19 @@ from prefect import task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore
 from photostyle.core.errors import InputError
-from photostyle.core.imageio import encode_image, file_exists, format_for, read_bytes, remove_file, write_bytes_atomic
+from photostyle.core.imageio import (
+    file_exists,
+    format_for,
+    read_bytes,
+    remove_file,
+    transcode_image,
+    write_bytes_atomic,
+)
 from photostyle.core.version import code_version
 from photostyle.tasks.options import STAGE_OPTIONS
 
 #: The stages whose output a published result is: the same digests, the same result.
-RESULT_STAGES = ("optimize", "finish", "score")
+RESULT_STAGES = ("optimize", "finish", "upsample", "score")
 
 
 def sidecar_uri(output_uri: str) -> str:
@@ -52,8 +59,9 @@ def published(
 
 
 def result_stage(stages: Mapping[str, object]) -> str:
-    """The stage whose image is the result, of those that ran: finish when it did, else optimize."""
-    return "finish" if "finish" in stages else "optimize"
+    """The stage whose image is the result, of those that ran: the last of upsample, finish and
+    optimize."""
+    return next(stage for stage in ("upsample", "finish", "optimize") if stage in stages)
 
 
 def result_ref(refs: dict[str, ArtifactRef]) -> ArtifactRef:
@@ -92,13 +100,15 @@ def publish(
     ``params`` is the run's ``StyleConfig`` as JSON."""
     if not refresh and (existing := published(output_uri, refs, params, storage_options)):
         return {**existing, "inputs": inputs, "stages": stage_summary(refs), "published": False}
-    image = store.read_image(result_ref(refs))
+    result = result_ref(refs)
+    data = transcode_image(store.read(result, "image.png"), format_for(output_uri))
     # the sidecar goes first and comes back last: a run killed between the two writes leaves an
     # image without a sidecar (published again next time), never an old sidecar over a new image
     remove_file(sidecar_uri(output_uri), storage_options)
-    write_bytes_atomic(output_uri, encode_image(image, format_for(output_uri)), storage_options)
+    write_bytes_atomic(output_uri, data, storage_options)
     sidecar = {
         "output": output_uri,
+        "output_shape": result.meta.get("shape"),
         "inputs": inputs,
         "params": params,
         "scores": refs["score"].meta.get("scores", {}),

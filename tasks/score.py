@@ -6,6 +6,7 @@ from prefect import task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, canonical_json, stage_key
 from photostyle.core.config import ScoringConfig
+from photostyle.core.imageio import resize_to
 from photostyle.core.metrics import score_all
 from photostyle.tasks.group import load_pairs
 from photostyle.tasks.laplacian import load_laplacian
@@ -57,17 +58,18 @@ def score(
     refresh: bool = False,
 ) -> ArtifactRef:
     """Structure, photorealism and style distance (per paired region, when there are regions) of
-    the result."""
+    the result, at the working size (a larger result is resized to it first)."""
 
     def compute() -> tuple[dict[str, bytes], dict]:
         masks = (None, None)
         if regions is not None:
             pairs = load_pairs(store, regions)
             masks = (pairs.content_masks, pairs.style_masks)
+        image = store.read_image(content)
         scores = score_all(
-            store.read_image(content),
+            image,
             store.read_image(style),
-            store.read_image(output),
+            resize_to(store.read_image(output), image.shape[:2]),
             load_laplacian(store, laplacian),
             *masks,
             config=config,

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from photostyle.core.artifacts import ArtifactRef
 from photostyle.core.config import StyleConfig
 from photostyle.core.errors import PhotostyleError
+from photostyle.core.methods import METHODS
 from photostyle.flows.cli import FLAGS, add_settings_flags, build_parser, config_from_args, resolve_field
 
 
@@ -49,7 +50,7 @@ def test_the_flag_table_takes_types_choices_defaults_and_help_from_the_settings(
         assert union is not None or info.description.rstrip(".") in action.help, flag.flag
         assert (f"default {default}" in action.help) if default is not None else ("selects" in action.help)
     assert actions["--init"].choices == ["noise", "content", "transfer"]
-    assert actions["--method"].choices == ["gatys", "dpst"]
+    assert actions["--method"].choices == list(METHODS.names()) and {"gatys", "dpst"} <= set(METHODS.names())
     assert actions["--iterations"].type is int and actions["--lr"].type is float
 
 

@@ -15,14 +15,29 @@ from photostyle.core.imageio import load_image, resize_to
 from photostyle.core.metrics import structure, style_distance
 from photostyle.flows.stylize_pair import stylize_pair
 
-STAGES = ("prepare_content", "prepare_style", "segment", "group", "laplacian", "optimize", "finish", "score")
+STAGES = (
+    "prepare_content",
+    "prepare_style",
+    "segment",
+    "group",
+    "laplacian",
+    "optimize",
+    "finish",
+    "upsample",
+    "score",
+)
 
 
 @pytest.mark.slow
 def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     out = tmp_path / "out" / "rocket.png"
+    full = {"output_size": "full"}
     config = settings(
-        96, method="dpst", optimizer={"iterations": 20, "init": "transfer"}, finish={"postprocess": "affine"}
+        96,
+        method="dpst",
+        optimizer={"iterations": 20, "init": "transfer"},
+        finish={"postprocess": "affine"},
+        upsample=full,
     )
     kwargs = dict(
         content=str(samples / "rocket.jpg"),
@@ -36,8 +51,8 @@ def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     assert out.exists()
     result = Image.open(out)
     source = Image.open(samples / "rocket.jpg")
-    assert max(result.size) == 96
-    assert abs(result.width / result.height - source.width / source.height) < 0.02
+    assert result.size == source.size  # the photo's own resolution
+    assert written_shape(tmp_path / "out" / "rocket.png.json") == [source.height, source.width]
 
     written = json.loads((tmp_path / "out" / "rocket.png.json").read_text())
     assert written["scores"] == sidecar["scores"]
@@ -53,20 +68,28 @@ def test_dpst_pair_end_to_end_then_fully_cached(prefect_api, samples, tmp_path):
     content = load_image(str(samples / "rocket.jpg"))
     style = load_image(str(samples / "coffee.jpg"))
     output = load_image(str(out))
-    content_small = resize_to(content, output.shape[:2])
+    content_small = resize_to(content, (64, 96))
     style_small = resize_to(style, (64, 96))
-    assert style_distance(output, style_small) < 0.8 * style_distance(content_small, style_small)
-    assert structure(content_small, output) > 0.5
+    output_small = resize_to(output, (64, 96))
+    assert style_distance(output_small, style_small) < 0.8 * style_distance(content_small, style_small)
+    assert structure(content_small, output_small) > 0.5
     assert written["scores"]["structure"] > 0.5
 
     again = stylize_pair(**kwargs)
     assert all(s["cached"] for s in again["stages"].values())
     assert np.array_equal(load_image(str(out)), output)
 
-    fewer = settings(96, optimizer={"iterations": 10, "init": "transfer"}, finish={"postprocess": "affine"})
+    fewer = settings(
+        96, optimizer={"iterations": 10, "init": "transfer"}, finish={"postprocess": "affine"}, upsample=full
+    )
     changed = stylize_pair(**{**kwargs, "config": fewer})
     rerun = {name for name, s in changed["stages"].items() if not s["cached"]}
-    assert rerun == {"optimize", "finish", "score"}
+    assert rerun == {"optimize", "finish", "upsample", "score"}
+
+
+def written_shape(sidecar) -> list[int]:
+    """The output's (height, width) as the sidecar records it."""
+    return json.loads(sidecar.read_text())["output_shape"]
 
 
 def test_changing_only_the_finishing_step_reruns_finish_score_and_publish(prefect_api, samples, tmp_path):
@@ -203,3 +226,24 @@ def test_segmentation_source_is_chosen_and_recorded(prefect_api, samples, tmp_pa
     assert forced["segmentation"]["source"] == "cosegment" and forced["segmentation"]["chosen"] == "given"
     keys = {s["stages"]["segment"]["key"] for s in (model, single, forced)}
     assert len(keys) == 3
+
+
+def test_the_output_comes_back_at_the_photos_size_or_the_size_asked_for(prefect_api, samples, tmp_path):
+    common = dict(
+        content=str(samples / "rocket.jpg"),
+        style=str(samples / "coffee.jpg"),
+        output=str(tmp_path / "o.jpg"),
+        artifact_root=str(tmp_path / "a"),
+    )
+    optimizer = {"iterations": 2, "init": "transfer"}
+    full = stylize_pair(
+        config=settings(48, method="gatys", optimizer=optimizer, upsample={"output_size": "full"}), **common
+    )
+    assert Image.open(tmp_path / "o.jpg").size == (512, 342) and full["output_shape"] == [342, 512]
+    capped = stylize_pair(
+        config=settings(48, method="gatys", optimizer=optimizer, upsample={"output_size": 200}), **common
+    )
+    assert Image.open(tmp_path / "o.jpg").size == (200, 134)
+    assert {n for n, s in capped["stages"].items() if not s["cached"]} == {"upsample", "score"}
+    working = stylize_pair(config=settings(48, method="gatys", optimizer=optimizer), **common)
+    assert Image.open(tmp_path / "o.jpg").size == (48, 32) and "upsample" not in working["stages"]
