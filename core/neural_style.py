@@ -22,12 +22,17 @@ import torch
 from photostyle.core.colour import region_colour_transfer
 from photostyle.core.config import VGG_LAYERS, DPSTConfig, GatysConfig, NeuralStyleConfig, OptimizerConfig
 from photostyle.core.device import resolve_device
-from photostyle.core.laplacian import to_torch_sparse
+from photostyle.core.imageio import MIN_SIDE, long_side_shape, resize_long_side, resize_to
+from photostyle.core.laplacian import matting_laplacian, to_torch_sparse
 from photostyle.core.losses import LossContext, Objective, weighted_terms
 from photostyle.core.methods import MethodInputs, MethodSpec, Progress, StyleResult, register_method
 from photostyle.core.optimize import initial_image, run_stage, to_image, to_tensor
 from photostyle.core.regions import region_weights, strongest_region
-from photostyle.core.vgg import build_vgg
+from photostyle.core.upsample import upsample_result
+from photostyle.core.vgg import VGGFeatures, build_vgg
+
+#: The smallest long side a coarse size of the coarse-to-fine schedule may have.
+MIN_LEVEL_SIDE = 64
 
 
 def last_layer(method: NeuralStyleConfig) -> str:
@@ -50,22 +55,49 @@ def _masks(inputs: MethodInputs, regions: bool) -> tuple[np.ndarray, np.ndarray]
     return (np.ones((1, *inputs.content.shape[:2]), np.float32), np.ones((1, *inputs.style.shape[:2]), np.float32))
 
 
-def _run(
+def scale_levels(shape: tuple[int, int], scales: int) -> list[tuple[int, int]]:
+    """The sizes (H, W) solved coarse to fine: the working size halved ``scales - 1`` times, then
+    doubled back; sizes whose long side would fall under ``MIN_LEVEL_SIDE`` are left out."""
+    long_side = max(shape)
+    sides = [round(long_side / 2**k) for k in range(scales - 1, 0, -1)]
+    return [long_side_shape(shape, side) for side in sides if side >= MIN_LEVEL_SIDE] + [tuple(shape)]
+
+
+def _rescaled(inputs: MethodInputs, shape: tuple[int, int]) -> MethodInputs:
+    """The inputs at a smaller content size ``shape``: the style scaled by the same factor, the
+    region weights resized, the matting Laplacian built again when the method reads one."""
+    factor = shape[0] / inputs.content.shape[0]
+    style_side = max(MIN_SIDE, round(max(inputs.style.shape[:2]) * factor))
+    style = resize_long_side(inputs.style, style_side)
+
+    def masks(weights: np.ndarray | None, size: tuple[int, ...]) -> np.ndarray | None:
+        if weights is None:
+            return None
+        resized = resize_to(np.moveaxis(np.asarray(weights, np.float32), 0, -1), size[:2])
+        return np.ascontiguousarray(np.moveaxis(resized.reshape(*size[:2], -1), -1, 0))
+
+    content = resize_to(inputs.content, shape)
+    laplacian = matting_laplacian(content) if inputs.laplacian is not None else None
+    return MethodInputs(
+        content, style, masks(inputs.content_masks, shape), masks(inputs.style_masks, style.shape), laplacian
+    )
+
+
+def _solve(
     inputs: MethodInputs,
     method: NeuralStyleConfig,
     optimizer: OptimizerConfig,
-    weights: str,
-    device: torch.device | str,
+    vgg: VGGFeatures,
+    dev: torch.device,
+    x0: np.ndarray | None,
     progress: Callable[[Progress], None] | None,
+    history: list[dict],
     photorealistic: bool,
-) -> StyleResult:
-    """Gatys (one stage, whole-image Gram matrices) or, with ``photorealistic``, DPST (a Gram
-    matrix per paired region, then a second stage from the first's result with the photorealism
-    term added to the same losses)."""
-    dev = device if isinstance(device, torch.device) else resolve_device(device)
-    torch.manual_seed(optimizer.seed)
-    start = time.perf_counter()
-    vgg = build_vgg(weights, method.pooling, last_layer(method), str(dev))
+    label: str = "",
+) -> tuple[torch.Tensor, dict[str, dict[str, float]]]:
+    """One size's optimisation: from the configured start (``x0`` None: first stage included) or
+    from ``x0`` (the coarser size's result carried up: the first stage is left out); returns the
+    pixels and each stage's term weights."""
     content, style = to_tensor(inputs.content, dev), to_tensor(inputs.style, dev)
     cmasks, smasks = _masks(inputs, regions=photorealistic)
     ctx = LossContext(
@@ -82,21 +114,58 @@ def _run(
     terms = weighted_terms(
         ctx, {"content": method.content_weight, style_term: method.style_weight, "tv": method.tv_weight}, scale
     )
-    history: list[dict] = []
     objective = Objective(vgg, terms)
-    transfer = partial(
-        region_colour_transfer, inputs.content, inputs.style, strongest_region(cmasks), strongest_region(smasks)
-    )
-    stage = "segmented" if photorealistic else "gatys"
-    used = {stage: objective.weights()}
-    x = run_stage(objective, initial_image(content, optimizer, transfer), optimizer, stage, progress, history)
+    stage = ("segmented" if photorealistic else "gatys") + label
+    used = {}
+    if x0 is None or not photorealistic:
+        transfer = partial(
+            region_colour_transfer, inputs.content, inputs.style, strongest_region(cmasks), strongest_region(smasks)
+        )
+        start = initial_image(content, optimizer, transfer) if x0 is None else to_tensor(x0, dev)
+        first = method.first_stage_iterations if isinstance(method, DPSTConfig) else None
+        used[stage] = objective.weights()
+        x = run_stage(objective, start, optimizer, stage, progress, history, first)
+    else:
+        x = to_tensor(x0, dev)
     if photorealistic:
         assert isinstance(method, DPSTConfig)
         ctx = dataclasses.replace(ctx, laplacian=to_torch_sparse(inputs.laplacian, dev))
         objective = Objective(vgg, terms + weighted_terms(ctx, {"photorealism": method.photo_weight}, scale))
-        used["photorealistic"] = objective.weights()
-        x = run_stage(objective, x, optimizer, "photorealistic", progress, history)
-    return StyleResult(to_image(x), history, time.perf_counter() - start, str(dev), used)
+        used["photorealistic" + label] = objective.weights()
+        x = run_stage(objective, x, optimizer, "photorealistic" + label, progress, history)
+    return x, used
+
+
+def _run(
+    inputs: MethodInputs,
+    method: NeuralStyleConfig,
+    optimizer: OptimizerConfig,
+    weights: str,
+    device: torch.device | str,
+    progress: Callable[[Progress], None] | None,
+    photorealistic: bool,
+) -> StyleResult:
+    """Gatys (one stage, whole-image Gram matrices) or, with ``photorealistic``, DPST (a Gram
+    matrix per paired region, then a second stage from the first's result with the photorealism
+    term added to the same losses), at each of ``optimizer.scales`` sizes, coarse to fine, each
+    size starting from the coarser one's result carried up by a local affine colour model."""
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    torch.manual_seed(optimizer.seed)
+    start = time.perf_counter()
+    vgg = build_vgg(weights, method.pooling, last_layer(method), str(dev))
+    levels = scale_levels(inputs.content.shape[:2], optimizer.scales)
+    history: list[dict] = []
+    used: dict[str, dict[str, float]] = {}
+    x0, previous = None, None
+    for shape in levels:
+        level = inputs if shape == inputs.content.shape[:2] else _rescaled(inputs, shape)
+        if previous is not None:
+            x0 = upsample_result(level.content, *previous).astype(np.float32) / 255.0
+        label = f"@{max(shape)}px" if len(levels) > 1 else ""
+        x, stage_used = _solve(level, method, optimizer, vgg, dev, x0, progress, history, photorealistic, label)
+        used.update(stage_used)
+        previous = (level.content, to_image(x))
+    return StyleResult(previous[1], history, time.perf_counter() - start, str(dev), used)
 
 
 def run_gatys(

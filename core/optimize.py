@@ -55,6 +55,19 @@ def initial_image(
     return (mean + noise).to(content.device)
 
 
+class Converged(Exception):
+    """Raised inside an optimiser step to end a stage that has stopped improving."""
+
+
+def converged(bests: list[float], optimizer: OptimizerConfig) -> bool:
+    """Whether the lowest loss so far improved by less than ``optimizer.tolerance`` (relative)
+    over the last ``optimizer.patience`` steps; never with a tolerance of 0."""
+    if optimizer.tolerance <= 0 or len(bests) <= optimizer.patience:
+        return False
+    before, now = bests[-1 - optimizer.patience], bests[-1]
+    return before - now < optimizer.tolerance * abs(now)
+
+
 def run_stage(
     objective: Objective,
     x0: torch.Tensor,
@@ -62,39 +75,49 @@ def run_stage(
     stage: str,
     progress: Callable[[Progress], None] | None,
     history: list[dict],
+    iterations: int | None = None,
 ) -> torch.Tensor:
-    """Optimise pixels from ``x0`` for ``optimizer.iterations`` steps; return the lowest-loss image.
-    Every step appends its loss and weighted terms to ``history``."""
+    """Optimise pixels from ``x0`` for ``iterations`` steps (default ``optimizer.iterations``), or
+    until the loss stops improving (``optimizer.tolerance``); return the lowest-loss image. Every
+    step appends its loss and weighted terms to ``history``."""
+    total = optimizer.iterations if iterations is None else iterations
     x = x0.clone().requires_grad_(True)
     best = {"loss": float("inf"), "x": x0.clone()}
-    step = {"n": 0}
+    bests: list[float] = []
 
     def closure() -> torch.Tensor:
+        if converged(bests, optimizer) or len(bests) >= total:
+            raise Converged
         opt.zero_grad()
         loss, terms = objective(x)
         loss.backward()
         value = terms.pop("total")
         if value < best["loss"]:
             best["loss"], best["x"] = value, x.detach().clone()
-        step["n"] += 1
-        history.append({"stage": stage, "iteration": step["n"], "loss": value, **terms})
+        bests.append(best["loss"])
+        history.append({"stage": stage, "iteration": len(bests), "loss": value, **terms})
         if progress is not None:
-            progress(Progress(stage, step["n"], optimizer.iterations, value, terms))
+            progress(Progress(stage, len(bests), total, value, terms))
         return loss
 
-    if optimizer.algorithm == "lbfgs":
-        opt = torch.optim.LBFGS(
-            [x],
-            lr=optimizer.lr,
-            max_iter=optimizer.iterations,
-            max_eval=optimizer.iterations,
-            tolerance_grad=-1,
-            tolerance_change=-1,
-            history_size=LBFGS_HISTORY,
-        )
-        opt.step(closure)
-    else:
-        opt = torch.optim.Adam([x], lr=optimizer.lr)
-        for _ in range(optimizer.iterations):
+    if total < 1:
+        return x0.clone()
+    try:
+        if optimizer.algorithm == "lbfgs":
+            opt = torch.optim.LBFGS(
+                [x],
+                lr=optimizer.lr,
+                max_iter=total,
+                max_eval=total,
+                tolerance_grad=-1,
+                tolerance_change=-1,
+                history_size=LBFGS_HISTORY,
+            )
             opt.step(closure)
+        else:
+            opt = torch.optim.Adam([x], lr=optimizer.lr)
+            for _ in range(total):
+                opt.step(closure)
+    except Converged:
+        pass
     return best["x"]

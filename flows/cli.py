@@ -18,6 +18,7 @@ from photostyle.core.artifacts import DEFAULT_ARTIFACT_ROOT, STAGES
 from photostyle.core.collection import DEFAULT_CONCURRENCY
 from photostyle.core.config import StyleConfig, validation_messages
 from photostyle.core.errors import PhotostyleError
+from photostyle.core.presets import PRESETS, merge, preset_settings
 from photostyle.core.registry import OneOf
 from photostyle.flows.prefect_env import apply_prefect_defaults
 
@@ -43,6 +44,9 @@ FLAGS = (
     Flag("--method", "method.name"),
     Flag("--size", "size", "N"),
     Flag("--iterations", "optimizer.iterations", "N"),
+    Flag("--first-stage-iterations", "method.first_stage_iterations", "N"),
+    Flag("--tolerance", "optimizer.tolerance", "X"),
+    Flag("--scales", "optimizer.scales", "N"),
     Flag("--init", "optimizer.init"),
     Flag("--optimizer", "optimizer.algorithm"),
     Flag("--lr", "optimizer.lr", "X"),
@@ -111,13 +115,20 @@ def _argument(flag: Flag) -> dict[str, Any]:
         description = "; ".join(f"{e.name}: {e.description}" if e.description else e.name for e in entries)
     else:
         description = (info.description or "").rstrip(".")
-    shown = f"default {default}" if default is not None else f"selects {flag.variant}"
-    kwargs["help"] = f"{description}; {shown}".replace("%", "%%")
+    shown = f"; default {default}" if default is not None else f"; selects {flag.variant}" if flag.variant else ""
+    kwargs["help"] = f"{description}{shown}".replace("%", "%%")
     return kwargs
 
 
 def add_settings_flags(parser: argparse.ArgumentParser, only: Sequence[str] | None = None) -> None:
-    """The settings flags of ``FLAGS`` (or those of them named in ``only``) on ``parser``."""
+    """``--preset`` and the settings flags of ``FLAGS`` (or those of them named in ``only``) on ``parser``."""
+    if only is None or "--preset" in only:
+        parser.add_argument(
+            "--preset",
+            choices=list(PRESETS),
+            default=argparse.SUPPRESS,
+            help="; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()) + " (the flags below override it)",
+        )
     for flag in FLAGS:
         if only is None or flag.flag in only:
             parser.add_argument(flag.flag, **_argument(flag))
@@ -139,13 +150,13 @@ def _add_style_options(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, base: dict | None = None) -> StyleConfig:
-    """The settings the given flags make over ``base`` (settings as a dict; default: none) and the
-    defaults; a bad value is an error naming its flag."""
-    data: dict[str, Any] = json.loads(json.dumps(base or {}))
+    """The settings the given flags make over ``--preset``'s, over ``base`` (settings as a dict;
+    default: none), over the defaults; a bad value is an error naming its flag."""
     given = {flag.path: flag for flag in FLAGS if flag.dest in vars(args)}
+    flags: dict[str, Any] = {}
     for path, flag in given.items():
         parts = path.split(".")
-        node = data
+        node = flags
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = getattr(args, flag.dest)
@@ -153,6 +164,8 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Styl
             if node.setdefault("name", flag.variant) != flag.variant:
                 raise PhotostyleError(f"{flag.flag} selects {flag.variant}, which {node['name']} excludes")
             node["name"] = flag.variant
+    data = merge(base or {}, preset_settings(args.preset)) if "preset" in vars(args) else dict(base or {})
+    data = merge(data, flags)
     try:
         return StyleConfig.model_validate(data)
     except ValidationError as exc:

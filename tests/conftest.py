@@ -27,13 +27,13 @@ DPST_CANDIDATES = [Path(p) for p in (os.environ.get("PHOTOSTYLE_DPST_DATA"),) if
 
 
 def settings(size: int = 64, **sections: Any):
-    """Test settings: a small working size on the CPU, the output at the working size unless
-    ``upsample`` says otherwise, with the given sections as dicts (or a method's name), e.g.
-    ``settings(48, optimizer={"iterations": 2})``."""
+    """Test settings: a small working size on the CPU, no finishing step and the output at the
+    working size unless ``finish`` or ``upsample`` say otherwise, with the given sections as dicts
+    (or a method's name), e.g. ``settings(48, optimizer={"iterations": 2})``."""
     from photostyle.core.config import StyleConfig
 
-    working = {"upsample": {"output_size": "working"}}
-    return StyleConfig.model_validate({"size": size, "device": "cpu", **working, **sections})
+    plain = {"upsample": {"output_size": "working"}, "finish": {"postprocess": "none"}}
+    return StyleConfig.model_validate({"size": size, "device": "cpu", **plain, **sections})
 
 
 @pytest.fixture(scope="session")

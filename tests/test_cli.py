@@ -243,7 +243,8 @@ def test_configured_segmentation_weights_that_are_missing_fail_before_the_run(ca
 
 def test_rerun_of_a_stage_the_settings_skip(capsys, samples, tmp_path):
     style = str(samples / "coffee.jpg")
-    code, _, err = _run(capsys, "rerun", "--stage", "finish", str(samples), "--style", style, "-o", str(tmp_path / "o"))
+    code, _, err = _run(capsys, "rerun", "--stage", "finish", str(samples), "--style", style, "-o", str(tmp_path / "o"),
+                        "--postprocess", "none")  # fmt: skip
     assert code == 2
     _assert_one_line_error(err, "--stage finish: these settings skip that stage")
     code, _, err = _run(capsys, "rerun", "--stage", "segment", str(samples), "--style", style, "-o",
@@ -258,3 +259,19 @@ def test_a_setting_out_of_bounds_is_one_line_naming_the_flag(capsys, samples, tm
     assert code == 2
     _assert_one_line_error(err, "--size: Input should be greater than or equal to 16")
     assert not (tmp_path / "o.png").exists()
+
+
+def test_a_run_without_size_options_returns_the_photo_at_its_own_size(prefect_api, capsys, samples, tmp_path):
+    from photostyle.core.config import StyleConfig
+
+    out = tmp_path / "r.jpg"
+    content, style = samples / "rocket.jpg", samples / "coffee.jpg"
+    code, stdout, err = _run(
+        capsys, "stylize", str(content), str(style), "-o", str(out), "--iterations", "2", "--device", "cpu",
+        "--artifacts", str(tmp_path / "a"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert Image.open(out).size == Image.open(content).size
+    sidecar = json.loads((tmp_path / "r.jpg.json").read_text())
+    assert sidecar["params"]["size"] == StyleConfig().size and "upsample" in sidecar["stages"]
+    assert sidecar["output_shape"] == [Image.open(content).height, Image.open(content).width]

@@ -11,6 +11,7 @@ from photostyle.core.artifacts import ArtifactRef
 from photostyle.core.config import StyleConfig
 from photostyle.core.errors import PhotostyleError
 from photostyle.core.methods import METHODS
+from photostyle.core.presets import preset_config
 from photostyle.flows.cli import FLAGS, add_settings_flags, build_parser, config_from_args, resolve_field
 
 
@@ -48,7 +49,9 @@ def test_the_flag_table_takes_types_choices_defaults_and_help_from_the_settings(
         info, default, union = resolve_field(flag.path, flag.variant)
         action = actions[flag.flag]
         assert union is not None or info.description.rstrip(".") in action.help, flag.flag
-        assert (f"default {default}" in action.help) if default is not None else ("selects" in action.help)
+        if default is not None:
+            assert f"default {default}" in action.help, flag.flag
+        assert ("selects" in action.help) == (flag.variant is not None), flag.flag
     assert actions["--init"].choices == ["noise", "content", "transfer"]
     assert actions["--method"].choices == list(METHODS.names()) and {"gatys", "dpst"} <= set(METHODS.names())
     assert actions["--iterations"].type is int and actions["--lr"].type is float
@@ -67,6 +70,24 @@ def test_flags_set_their_settings_and_the_others_keep_their_defaults():
     sha = "ab" * 32
     model = config_from_args(_parse("--segmentation-weights", f"w.pth#sha256={sha}", "--group-threshold", "0.9"))
     assert model.segmentation.segmenter.name == "ade20k" and model.segmentation.grouping.threshold == 0.9
+
+
+def test_a_preset_stands_in_for_the_defaults_and_flags_override_it():
+    paper = config_from_args(_parse("--preset", "paper"))
+    assert (paper.size, paper.optimizer.iterations, paper.optimizer.init) == (700, 1000, "noise")
+    assert paper.method.first_stage_iterations is None and paper.finish.postprocess == "none"
+    assert paper == preset_config("paper")
+    fewer = config_from_args(_parse("--preset", "paper", "--iterations", "5", "--size", "300"))
+    assert (fewer.size, fewer.optimizer.iterations, fewer.optimizer.init) == (300, 5, "noise")
+    gatys = config_from_args(_parse("--preset", "paper", "--method", "gatys"))  # dpst's fields are dropped
+    assert gatys.method.name == "gatys" and gatys.size == 700
+    assert config_from_args(_parse("--preset", "default")) == StyleConfig()
+    preview = config_from_args(_parse("--preset", "preview"))
+    assert preview.size < StyleConfig().size and preview.optimizer.iterations < StyleConfig().optimizer.iterations
+    with pytest.raises(SystemExit):
+        _parse("--preset", "fastest")
+    with pytest.raises(ValueError, match="choose one of default, preview"):
+        preset_config("fastest")
 
 
 @pytest.mark.parametrize(
@@ -98,6 +119,7 @@ def _keys(config: StyleConfig) -> dict[str, str]:
     from photostyle.tasks.prepare import prepare_key
     from photostyle.tasks.score import score_key
     from photostyle.tasks.segment import segment_key
+    from photostyle.tasks.upsample import upsample_key
 
     content, style, segments, regions, lap, result = map(_ref, ("c", "s", "seg", "reg", "lap", "res"))
     return {
@@ -106,6 +128,7 @@ def _keys(config: StyleConfig) -> dict[str, str]:
         "group": group_key(segments, config.segmentation.grouping),
         "optimize": optimize_key(content, style, config.method, config.optimizer, config.weights, regions, lap),
         "finish": finish_key(content, result, config.finish),
+        "upsample": upsample_key("sha", content, result, config.upsample),
         "score": score_key(content, style, lap, result, config.scoring, regions),
     }
 
@@ -113,14 +136,17 @@ def _keys(config: StyleConfig) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("change", "stages"),
     [
-        ({"size": 256}, {"prepare"}),
+        ({"size": 512}, {"prepare"}),
         ({"device": "cpu"}, set()),
         ({"method": {"photo_weight": 10.0}}, {"optimize"}),
         ({"optimizer": {"iterations": 10}}, {"optimize"}),
         ({"segmentation": {"segmenter": {"regions": 3}}}, {"segment"}),
         ({"segmentation": {"grouping": {"threshold": 0.5}}}, {"group"}),
         ({"segmentation": {"grouping": {"min_share": 0.1}}}, {"segment", "group"}),  # co-segmentation reads it
-        ({"finish": {"postprocess": "affine"}}, {"finish"}),
+        ({"finish": {"postprocess": "none"}}, {"finish"}),
+        ({"upsample": {"output_size": 1024}}, {"upsample"}),
+        ({"upsample": {"radius": 4}}, {"upsample"}),
+        ({"optimizer": {"scales": 1}}, {"optimize"}),
         ({"finish": {"affine_radius": 5}}, {"finish"}),
         ({"scoring": {"style_projections": 16}}, {"score"}),
     ],
