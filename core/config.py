@@ -126,7 +126,7 @@ class OptimizerConfig(Settings):
         "coarsest size only.",
     )
     tolerance: float = Field(
-        0.03,
+        0.05,
         ge=0,
         lt=1,
         description="Stop a stage early once its lowest loss has improved by less than this fraction "

