@@ -81,7 +81,9 @@ class MethodSpec:
     description: str = ""
 
 
-METHODS: Registry[MethodSpec] = Registry("method", builtins=("photostyle.core.neural_style",))
+METHODS: Registry[MethodSpec] = Registry(
+    "method", builtins=("photostyle.core.neural_style", "photostyle.core.affine_grid")
+)
 
 
 def register_method(spec: MethodSpec) -> MethodSpec:
