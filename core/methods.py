@@ -81,9 +81,7 @@ class MethodSpec:
     description: str = ""
 
 
-METHODS: Registry[MethodSpec] = Registry(
-    "method", builtins=("photostyle.core.neural_style", "photostyle.core.affine_grid")
-)
+METHODS: Registry[MethodSpec] = Registry("method", builtins=("photostyle.core.neural_style",))
 
 
 def register_method(spec: MethodSpec) -> MethodSpec:

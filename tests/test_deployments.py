@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, SAMPLES, _free_port, make_bucket
+from photostyle.core.config import StyleConfig
 from photostyle.core.methods import METHODS
 
 pytestmark = pytest.mark.slow  # a real S3 server and Prefect server, many photos
@@ -89,7 +90,7 @@ def test_a_run_created_like_the_ui_does_completes_on_a_worker(prefect_server, s3
     definitions = openapi["definitions"]
     for name, definition in definitions.items():  # the settings' nested forms too
         assert all(f.get("description") or f.get("const") for f in definition["properties"].values()), name
-    assert schema["config"]["default"]["size"] == 700
+    assert schema["config"]["default"]["size"] == StyleConfig().size  # the defaults reach the form
     methods = definitions["StyleConfig"]["properties"]["method"]["anyOf"]  # a choice between forms
     assert [definitions[m["$ref"].rsplit("/", 1)[1]]["title"] for m in methods] == list(METHODS.names())
 
