@@ -17,10 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-import fsspec
 import numpy as np
 
-from photostyle.core.imageio import decode_image, read_bytes, write_bytes_atomic
+from photostyle.core.imageio import decode_image, read_bytes, url_to_fs, write_bytes_atomic
 
 REF_FILE = "ref.json"
 #: Where a single pair's artifacts go unless the user says otherwise (a batch keeps its own under
@@ -161,7 +160,7 @@ class ArtifactStore:
 
     def read_json(self, name: str) -> dict | None:
         """A small JSON record under the root (e.g. ``_sources/...``), or None when absent."""
-        fs, path = fsspec.core.url_to_fs(f"{self.root}/{name}", **self.storage_options)
+        fs, path = url_to_fs(f"{self.root}/{name}", self.storage_options)
         try:
             return json.loads(fs.cat_file(path))
         except FileNotFoundError:

@@ -18,6 +18,7 @@ import numpy as np
 from fsspec.implementations.local import LocalFileSystem
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from photostyle.core import filesystems
 from photostyle.core.errors import InputError
 
 #: Largest image accepted, in pixels (decompression-bomb guard). PIL itself refuses images over
@@ -37,7 +38,7 @@ _MAGIC = (b"\x89PNG", b"\xff\xd8", b"GIF8", b"RIFF", b"II*\x00", b"MM\x00*", b"B
 def url_to_fs(uri: str, storage_options: dict | None) -> tuple[fsspec.AbstractFileSystem, str]:
     """Filesystem and path for a URI; an unusable URL is an input error."""
     try:
-        return fsspec.core.url_to_fs(uri, **(storage_options or {}))
+        return filesystems.url_to_fs(uri, storage_options)
     except (ValueError, ImportError) as exc:
         raise InputError(uri, f"cannot open this location ({exc})") from None
 

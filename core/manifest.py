@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import fsspec
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from photostyle.core.artifacts import canonical_json, sha256_hex
-from photostyle.core.imageio import write_bytes_atomic
+from photostyle.core.imageio import url_to_fs, write_bytes_atomic
 from photostyle.core.version import code_version
 
 MANIFEST_DIR = "_manifest"
@@ -159,7 +158,7 @@ def write_part(output_uri: str, rows: list[dict], part: str, storage_options: di
 
 def read_manifest(output_uri: str, storage_options: dict | None = None) -> pa.Table:
     """Every row of every run, as one table (empty when nothing was written yet)."""
-    fs, path = fsspec.core.url_to_fs(manifest_uri(output_uri), **(storage_options or {}))
+    fs, path = url_to_fs(manifest_uri(output_uri), storage_options)
     fs.invalidate_cache(path)
     if not fs.exists(path):
         return SCHEMA.empty_table()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from photostyle.core.interrupt import check_interrupted
 from photostyle.core.methods import Progress
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ def run_stage(
     bests: list[float] = []
 
     def closure() -> torch.Tensor:
+        check_interrupted()
         if converged(bests, optimizer) or len(bests) >= total:
             raise Converged
         opt.zero_grad()

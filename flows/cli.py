@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 import types
 import typing
 from collections.abc import Sequence
@@ -18,6 +21,8 @@ from photostyle.core.artifacts import DEFAULT_ARTIFACT_ROOT, STAGES
 from photostyle.core.collection import DEFAULT_CONCURRENCY
 from photostyle.core.config import StyleConfig, validation_messages
 from photostyle.core.errors import PhotostyleError
+from photostyle.core.filesystems import is_transient, retrying
+from photostyle.core.interrupt import request_stop, stop_requested
 from photostyle.core.presets import PRESETS, merge, preset_settings
 from photostyle.core.registry import OneOf
 from photostyle.flows.prefect_env import apply_prefect_defaults
@@ -262,8 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _flow_options(args: argparse.Namespace) -> dict:
     """The flow parameters every command passes the same way: the settings, and the storage
     (credentials given in --storage-options travel in a Secret block, never as flow parameters)."""
+    from photostyle.flows.local_api import start_local_api
     from photostyle.flows.storage import stash_credentials
 
+    start_local_api()
     storage_options, storage_block = stash_credentials(args.storage_options, args.storage_block)
     return dict(config=args.config, storage_options=storage_options, storage_block=storage_block)
 
@@ -311,7 +318,7 @@ def preflight(args: argparse.Namespace) -> None:
 
 
 def _stylize(args: argparse.Namespace) -> int:
-    preflight(args)
+    retrying(lambda: preflight(args), _storage_retry_notice)
     from photostyle.flows.stylize_pair import stylize_pair
 
     sidecar = stylize_pair(
@@ -332,10 +339,8 @@ def _stylize(args: argparse.Namespace) -> int:
 def preflight_batch(args: argparse.Namespace) -> None:
     """Cheap checks before a batch starts: the options, the style (and its mask), the folders.
     Photos themselves are checked in the run, where each bad one fails only its own row."""
-    import fsspec
-
     from photostyle.core.errors import InputError
-    from photostyle.core.imageio import check_short_side, load_image, long_side_shape, same_location
+    from photostyle.core.imageio import check_short_side, load_image, long_side_shape, same_location, url_to_fs
     from photostyle.core.masks import fit_mask, load_mask
 
     check_options(args)
@@ -346,7 +351,7 @@ def preflight_batch(args: argparse.Namespace) -> None:
     check_short_side(long_side_shape(style.shape[:2], args.config.size), args.config.size, args.style)
     if args.style_mask:
         fit_mask(load_mask(args.style_mask, opts), style.shape[:2], style.shape[:2], args.style_mask)
-    fs, root = fsspec.core.url_to_fs(args.input, **(opts or {}))
+    fs, root = url_to_fs(args.input, opts)
     if not fs.isdir(root):
         raise InputError(
             args.input,
@@ -360,7 +365,7 @@ def preflight_batch(args: argparse.Namespace) -> None:
 
 def _batch(args: argparse.Namespace) -> int:
     """Run (or rerun a stage of) a batch; exit 1 when any photo failed, after the summary."""
-    preflight_batch(args)
+    retrying(lambda: preflight_batch(args), _storage_retry_notice)
     from photostyle.flows.stylize_collection import stylize_collection
 
     state = stylize_collection(
@@ -391,11 +396,39 @@ def _batch(args: argparse.Namespace) -> int:
 
 COMMANDS = {"stylize": _stylize, "batch": _batch, "rerun": _batch}
 
+#: Seconds a command has to stop after Ctrl-C (recording the run as crashed, stopping its threads
+#: and the temporary API) before it exits regardless; a second Ctrl-C exits at once.
+STOP_GRACE_SECONDS = 20.0
+
+
+def _exit_now() -> None:
+    """Leave at once with the interrupt's status, skipping what is still running."""
+    sys.stderr.flush()
+    os._exit(130)
+
+
+def _on_interrupt(signum: int, frame: types.FrameType | None) -> None:
+    """SIGINT: ask every thread to stop, unwind the main thread, and exit within
+    STOP_GRACE_SECONDS whatever still runs; a second SIGINT exits at once."""
+    if stop_requested():
+        _exit_now()
+    request_stop()
+    watchdog = threading.Timer(STOP_GRACE_SECONDS, _exit_now)
+    watchdog.daemon = True
+    watchdog.start()
+    raise KeyboardInterrupt
+
+
+def _storage_retry_notice(exc: BaseException, seconds: float) -> None:
+    print(f"photostyle: storage error ({exc}); retrying in {seconds:.0f} s", file=sys.stderr)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: parse, run, and turn input errors into one-line messages."""
+    """Entry point: parse, run, and turn input and storage errors into one-line messages and
+    Ctrl-C into a prompt stop (exit 130)."""
     apply_prefect_defaults()
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGINT, _on_interrupt)
     try:
         return COMMANDS[args.command](args)
     except PhotostyleError as exc:
@@ -404,6 +437,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("photostyle: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        print(f"photostyle: error: storage unreachable ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import json
 
 from photostyle.core.artifacts import canonical_json, sha256_hex
 from photostyle.core.errors import PhotostyleError
+from photostyle.core.filesystems import merge_options
 
 #: Option names that hold credentials (at any depth, e.g. inside ``client_kwargs``).
 SECRET_KEYS = frozenset(
@@ -52,17 +53,6 @@ def split_secrets(options: dict) -> tuple[dict, dict]:
         else:
             public[name] = value
     return public, secret
-
-
-def merge_options(base: dict, extra: dict) -> dict:
-    """``base`` updated with ``extra``, merging nested dicts (``client_kwargs``) key by key."""
-    merged = dict(base)
-    for name, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(name), dict):
-            merged[name] = merge_options(merged[name], value)
-        else:
-            merged[name] = value
-    return merged
 
 
 def _load_block(name: str) -> dict:

@@ -171,9 +171,13 @@ def stylize_collection(
 
     report = CollectionReport(output_uri, len(photos))
     with photo_runner(dask_address, dask_workers) as runner:
-        counts, failures, parts = _run_photos(
-            runner, photos, run, style_input, output_uri, manifest, concurrency, report
-        )
+        try:
+            counts, failures, parts = _run_photos(
+                runner, photos, run, style_input, output_uri, manifest, concurrency, report
+            )
+        except KeyboardInterrupt:
+            manifest.flush(final=False)  # the rows of the photos finished before the interrupt
+            raise
     summary = {
         "input": input_uri,
         "output": output_uri,

@@ -9,30 +9,9 @@ from typing import Any
 from prefect.cache_policies import NO_CACHE
 
 from photostyle.core.errors import PhotostyleError
+from photostyle.core.filesystems import RETRY_DELAYS, RETRY_JITTER
+from photostyle.core.filesystems import is_transient as is_transient_error
 from photostyle.tasks.caching import StageKey
-
-
-def _transient_errors() -> tuple[type[BaseException], ...]:
-    """Storage and network errors: OSError and timeouts, plus the connection errors botocore and
-    aiohttp raise untranslated once s3fs has given up (they are not OSErrors)."""
-    errors: list[type[BaseException]] = [OSError, TimeoutError]
-    try:
-        from botocore.exceptions import ConnectionError as BotoConnectionError
-        from botocore.exceptions import HTTPClientError
-
-        errors += [BotoConnectionError, HTTPClientError]
-    except ImportError:
-        pass
-    try:
-        from aiohttp import ClientError
-
-        errors.append(ClientError)
-    except ImportError:
-        pass
-    return tuple(errors)
-
-
-TRANSIENT_ERRORS = _transient_errors()
 
 
 def is_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -41,17 +20,15 @@ def is_transient(task: Any, task_run: Any, state: Any) -> bool:
         state.result(raise_on_failure=True)
     except PhotostyleError:
         return False
-    except TRANSIENT_ERRORS:
-        return True
-    except Exception:
-        return False
+    except Exception as exc:
+        return is_transient_error(exc)
     return False
 
 
 RETRY_OPTIONS: dict[str, Any] = {
-    "retries": 3,
-    "retry_delay_seconds": [1, 4, 16],
-    "retry_jitter_factor": 0.5,
+    "retries": len(RETRY_DELAYS),
+    "retry_delay_seconds": list(RETRY_DELAYS),
+    "retry_jitter_factor": RETRY_JITTER,
     "retry_condition_fn": is_transient,
 }
 

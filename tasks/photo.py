@@ -25,6 +25,7 @@ from photostyle.core.artifacts import ArtifactRef, ArtifactStore
 from photostyle.core.collection import Photo
 from photostyle.core.config import StyleConfig
 from photostyle.core.errors import PhotostyleError
+from photostyle.core.interrupt import check_interrupted
 from photostyle.core.manifest import failed_row, sidecar_row
 from photostyle.tasks.caching import ArtifactResultStorage, bind, run_stage
 from photostyle.tasks.fingerprint import fingerprint
@@ -62,6 +63,7 @@ class Run:
         """Run a stage task bound to this run's result storage; a Prefect cache hit is checked
         against the store (its current location, its current ``ref.json``), and a hit whose
         artifact has gone is recomputed instead of trusted."""
+        check_interrupted()
         refresh = self.refresh(name)
         ref = run_stage(bind(stage_task, self.storage, refresh), refresh=refresh, **kwargs)
         if not ref.cached:
