@@ -10,6 +10,7 @@ import contextlib
 import io
 import os
 import posixpath
+import re
 import tempfile
 import uuid
 
@@ -33,6 +34,12 @@ ATOMIC_PUT_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss
 _FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp", ".tif": "tiff", ".tiff": "tiff"}
 _PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP", "tiff": "TIFF", "tif": "TIFF"}
 _MAGIC = (b"\x89PNG", b"\xff\xd8", b"GIF8", b"RIFF", b"II*\x00", b"MM\x00*", b"BM")
+
+#: Marks the temporary files of atomic writes, ``.<name>.photostyle-<random>.tmp``, so that a sweep
+#: after a killed run removes only these and never a user's own ``.tmp`` files in an output folder.
+TEMP_MARKER = "photostyle-"
+#: Their whole name: mkstemp's 8 random characters (local) or 12 hex digits (other stores).
+_TEMP_NAME = re.compile(rf"\..+\.{re.escape(TEMP_MARKER)}[a-z0-9_]{{8,12}}\.tmp")
 
 
 def url_to_fs(uri: str, storage_options: dict | None) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -306,7 +313,7 @@ def _write_local_atomic(path: str, data: bytes) -> None:
     """Temp file in the same directory, fsync, then os.replace: readers see old or new, never half."""
     parent = os.path.dirname(path) or "."
     os.makedirs(parent, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}.{TEMP_MARKER}", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -337,7 +344,7 @@ def write_bytes_atomic(uri: str, data: bytes, storage_options: dict | None = Non
     parent, name = posixpath.split(path)
     if parent:
         fs.makedirs(parent, exist_ok=True)
-    tmp = posixpath.join(parent, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
+    tmp = posixpath.join(parent, f".{name}.{TEMP_MARKER}{uuid.uuid4().hex[:12]}.tmp")
     try:
         fs.pipe_file(tmp, data)
         fs.mv(tmp, path)
@@ -351,8 +358,9 @@ def write_bytes_atomic(uri: str, data: bytes, storage_options: dict | None = Non
 
 
 def _is_temp_name(name: str) -> bool:
-    """Names ``write_bytes_atomic`` gives its temporary files: ``.<name>.<random>.tmp``."""
-    return name.startswith(".") and name.endswith(".tmp") and name.count(".") >= 3
+    """Whether a file name is one ``write_bytes_atomic`` gives its temporary files (and no other:
+    a sweep deletes what this accepts, in folders that may hold the user's own files)."""
+    return _TEMP_NAME.fullmatch(name) is not None
 
 
 def absolute_uri(uri: str, storage_options: dict | None = None) -> str:
@@ -363,7 +371,8 @@ def absolute_uri(uri: str, storage_options: dict | None = None) -> str:
 
 def sweep_temp_files(uri: str, storage_options: dict | None = None, keep: list[str] | None = None) -> list[str]:
     """Delete temporary files a killed writer left under ``uri`` (never under a ``keep``
-    location, such as an input folder inside it); return their paths. Object stores with atomic
+    location, such as an input folder inside it); return their paths. Only names with the
+    project's marker count (``.<name>.photostyle-<random>.tmp``): other files are the user's. Object stores with atomic
     puts never have any. A writer still running (another batch into the same output) loses its
     temp file, fails its rename with OSError and is retried."""
     fs, root = url_to_fs(uri, storage_options)

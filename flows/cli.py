@@ -10,8 +10,10 @@ import sys
 import threading
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -144,14 +146,46 @@ def _add_style_options(p: argparse.ArgumentParser) -> None:
     add_settings_flags(p)
     p.add_argument(
         "--storage-options",
-        type=json.loads,
         default=None,
-        metavar="JSON",
-        help="fsspec storage options as JSON (e.g. an S3 endpoint); else the environment",
+        metavar="JSON|@FILE",
+        help="fsspec storage options as JSON, or @FILE to read them from a file (e.g. an S3 endpoint); "
+        "credentials are best kept off the command line: in the environment (AWS_ACCESS_KEY_ID, ...), "
+        "a file or a Secret block",
     )
     p.add_argument(
         "--storage-block", metavar="NAME", help="Prefect Secret block holding the storage options as a JSON object"
     )
+
+
+def read_storage_options(text: str | None) -> dict | None:
+    """The ``--storage-options`` value: a JSON object given inline, or read from a file with
+    ``@FILE``. Credentials given inline draw a warning: other users see them in ``ps``, and the
+    shell keeps them in its history."""
+    if text is None:
+        return None
+    if text.startswith("@"):
+        try:
+            text, where = Path(text[1:]).read_text(), f"{text[1:]}: "
+        except OSError as exc:
+            raise PhotostyleError(f"--storage-options {text}: cannot read it ({exc.strerror})") from None
+    else:
+        where = ""
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as exc:  # its message quotes no part of the text, which may be secret
+        raise PhotostyleError(f"--storage-options: {where}not valid JSON ({exc})") from None
+    if not isinstance(options, dict):
+        raise PhotostyleError(f"--storage-options: {where}not a JSON object")
+    from photostyle.flows.storage import split_secrets
+
+    if not where and split_secrets(options)[1]:
+        print(
+            "photostyle: warning: credentials on the command line are visible to other users (ps) and "
+            "kept in the shell's history; use the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), "
+            "--storage-options @FILE or --storage-block NAME",
+            file=sys.stderr,
+        )
+    return options
 
 
 def config_from_args(args: argparse.Namespace, base: dict | None = None) -> StyleConfig:
@@ -264,19 +298,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _flow_options(args: argparse.Namespace) -> dict:
-    """The flow parameters every command passes the same way: the settings, and the storage
-    (credentials given in --storage-options travel in a Secret block, never as flow parameters)."""
+@contextmanager
+def _flow_options(args: argparse.Namespace) -> Iterator[dict]:
+    """The flow parameters every command passes the same way, for the ``with`` block that runs
+    the flow: the settings, and the storage. Credentials given in --storage-options travel in a
+    temporary Secret block, never as flow parameters, and the block is deleted when the ``with``
+    block ends, however it ends."""
     from photostyle.flows.local_api import start_local_api
-    from photostyle.flows.storage import stash_credentials
+    from photostyle.flows.storage import temporary_credentials
 
     start_local_api()
-    storage_options, storage_block = stash_credentials(args.storage_options, args.storage_block)
-    return dict(config=args.config, storage_options=storage_options, storage_block=storage_block)
+    with temporary_credentials(args.storage_options, args.storage_block) as (storage_options, storage_block):
+        yield dict(config=args.config, storage_options=storage_options, storage_block=storage_block)
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """Build the settings from the flags and refuse values no run could use, before any flow starts."""
+    """Build the settings and storage options from the flags and refuse values no run could use,
+    before any flow starts."""
+    args.storage_options = read_storage_options(args.storage_options)
     args.config = config_from_args(args)
     stage = getattr(args, "stage", None)
     if stage and stage not in args.config.stages():
@@ -321,15 +360,16 @@ def _stylize(args: argparse.Namespace) -> int:
     retrying(lambda: preflight(args), _storage_retry_notice)
     from photostyle.flows.stylize_pair import stylize_pair
 
-    sidecar = stylize_pair(
-        content=args.content,
-        style=args.style,
-        output=args.output,
-        content_mask=args.content_mask,
-        style_mask=args.style_mask,
-        artifact_root=args.artifacts,
-        **_flow_options(args),
-    )
+    with _flow_options(args) as options:
+        sidecar = stylize_pair(
+            content=args.content,
+            style=args.style,
+            output=args.output,
+            content_mask=args.content_mask,
+            style_mask=args.style_mask,
+            artifact_root=args.artifacts,
+            **options,
+        )
     scores = ", ".join(f"{k} {v:.4g}" for k, v in sidecar["scores"].items() if v is not None)
     seconds = sum(s["seconds"] or 0 for s in sidecar["stages"].values() if not s["cached"])
     print(f"wrote {sidecar['output']} ({scores}; {seconds:.1f} s of stage work)")
@@ -368,21 +408,22 @@ def _batch(args: argparse.Namespace) -> int:
     retrying(lambda: preflight_batch(args), _storage_retry_notice)
     from photostyle.flows.stylize_collection import stylize_collection
 
-    state = stylize_collection(
-        input_uri=args.input,
-        style=args.style,
-        output_uri=args.output,
-        style_mask=args.style_mask,
-        concurrency=args.concurrency,
-        artifact_root=args.artifacts,
-        only=args.only,
-        dask_address=args.dask_address,
-        dask_workers=args.dask_workers,
-        rerun_stage=getattr(args, "stage", None),
-        **_flow_options(args),
-        return_state=True,
-    )
-    summary = state.result(raise_on_failure=False)
+    with _flow_options(args) as options:
+        state = stylize_collection(
+            input_uri=args.input,
+            style=args.style,
+            output_uri=args.output,
+            style_mask=args.style_mask,
+            concurrency=args.concurrency,
+            artifact_root=args.artifacts,
+            only=args.only,
+            dask_address=args.dask_address,
+            dask_workers=args.dask_workers,
+            rerun_stage=getattr(args, "stage", None),
+            **options,
+            return_state=True,
+        )
+        summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
         raise summary
     print(
@@ -402,7 +443,11 @@ STOP_GRACE_SECONDS = 20.0
 
 
 def _exit_now() -> None:
-    """Leave at once with the interrupt's status, skipping what is still running."""
+    """Leave at once with the interrupt's status, skipping what is still running, after the
+    cleanups the run owes (its temporary Secret block)."""
+    from photostyle.flows.cleanup import run_cleanups
+
+    run_cleanups()
     sys.stderr.flush()
     os._exit(130)
 

@@ -397,3 +397,10 @@ def test_credentials_never_appear_in_outputs_logs_or_the_api(prefect_api, s3_ser
         for value in (key, secret):
             assert value not in text, f"{value} found in {where}"
     assert "photostyle-credentials-" in texts["api"]  # the credentials travelled in a Secret block
+    from prefect import get_client
+    from prefect.blocks.system import Secret
+
+    with get_client(sync_client=True) as client:
+        block = client.read_flow_run(run_ids[0]).parameters["storage_block"]
+    with pytest.raises(ValueError, match="Unable to find block"):
+        Secret.load(block)  # deleted when the run ended

@@ -42,7 +42,7 @@ def test_photos_overlap_but_optimisations_take_turns(prefect_api, samples, tmp_p
         source.crop((i * 30, 0, 200 + i * 30, 150)).resize((80, 60)).save(folder / f"p{i}.png")
     out = tmp_path / "out"
     out.mkdir()
-    (out / ".p0.png.abc123.tmp").write_bytes(b"half a file from a killed run")
+    (out / ".p0.png.photostyle-abc123de.tmp").write_bytes(b"half a file from a killed run")
     photos = Peak(photo_module.stylize_photo)
     optimisations = Peak(optimize_module.run_method)
     monkeypatch.setattr(photo_module, "stylize_photo", photos)
@@ -61,6 +61,29 @@ def test_photos_overlap_but_optimisations_take_turns(prefect_api, samples, tmp_p
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith("_")) == sorted(
         [f"p{i}.png" for i in range(4)] + [f"p{i}.png.json" for i in range(4)]
     )
+
+
+def test_a_batch_into_a_users_folder_removes_only_its_own_temporary_files(prefect_api, samples, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(samples / "coffee.jpg").resize((48, 32)).save(folder / "one.png")
+    out = tmp_path / "out"
+    (out / "keep").mkdir(parents=True)
+    users = [out / ".draft.v2.tmp", out / "keep" / ".my.notes.tmp", out / ".one.png.abc123.tmp"]
+    for path in users:
+        path.write_bytes(b"the user's")
+    stale = out / "keep" / ".one.png.photostyle-k1lled42.tmp"
+    stale.write_bytes(b"half a file from a killed run")
+
+    summary = stylize_collection(
+        input_uri=str(folder),
+        style=str(samples / "rocket.jpg"),
+        output_uri=str(out),
+        config=settings(32, optimizer={"iterations": 2, "init": "transfer"}),
+    )
+    assert summary["ok"] == 1
+    assert all(path.read_bytes() == b"the user's" for path in users)
+    assert not stale.exists()
 
 
 @pytest.mark.slow

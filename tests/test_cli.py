@@ -275,3 +275,23 @@ def test_a_run_without_size_options_returns_the_photo_at_its_own_size(prefect_ap
     sidecar = json.loads((tmp_path / "r.jpg.json").read_text())
     assert sidecar["params"]["size"] == StyleConfig().size and "upsample" in sidecar["stages"]
     assert sidecar["output_shape"] == [Image.open(content).height, Image.open(content).width]
+
+
+def test_storage_options_from_a_file_that_is_missing_or_not_a_json_object(capsys, samples, tmp_path):
+    """``--storage-options @FILE`` keeps credentials off the command line; a bad file is one line
+    naming it, and a JSON error never quotes the text (it may hold a secret)."""
+    common = ["stylize", str(samples / "rocket.jpg"), str(samples / "coffee.jpg"), "-o", str(tmp_path / "o.png")]
+    missing = tmp_path / "nope.json"
+    code, _, err = _run(capsys, *common, "--storage-options", f"@{missing}")
+    assert code == 2
+    _assert_one_line_error(err, f"@{missing}: cannot read it")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"secret": "s3cr3t-value"')
+    code, _, err = _run(capsys, *common, "--storage-options", f"@{broken}")
+    assert code == 2
+    _assert_one_line_error(err, f"{broken}: not valid JSON")
+    assert "s3cr3t-value" not in err
+    code, _, err = _run(capsys, *common, "--storage-options", '["s3cr3t-value"]')
+    assert code == 2
+    _assert_one_line_error(err, "--storage-options: not a JSON object")
+    assert "s3cr3t-value" not in err

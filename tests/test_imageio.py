@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import posixpath
 import struct
 import uuid
 import zlib
@@ -26,6 +27,7 @@ from photostyle.core.imageio import (
     resize_long_side,
     resize_to,
     save_image,
+    sweep_temp_files,
     to_rgb_array,
     write_bytes_atomic,
 )
@@ -318,6 +320,49 @@ def test_local_write_failure_keeps_old_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk on fire"):
         write_bytes_atomic(str(target), b"new")
     assert os.listdir(tmp_path) == ["x.bin"] and target.read_bytes() == b"old"
+
+
+def _killed_write(uri: str, monkeypatch) -> None:
+    """A write killed between writing its temporary file and renaming it (nothing cleans up)."""
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(imageio.os, "replace", killed)
+    monkeypatch.setattr(imageio.os, "unlink", lambda path: None)
+    monkeypatch.setattr(MemoryFileSystem, "mv", killed)
+    monkeypatch.setattr(MemoryFileSystem, "rm", lambda self, path, **kwargs: None)
+    with pytest.raises(KeyboardInterrupt):
+        write_bytes_atomic(uri, b"half a result")
+    monkeypatch.undo()
+
+
+USERS_TMP_FILES = (".draft.v2.tmp", "keep/.my.notes.tmp", ".a.png.abc123.tmp", "keep/.x.photostyle-notes.tmp")
+
+
+def test_sweep_removes_the_temporary_files_of_killed_writes_and_no_others(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    for name in USERS_TMP_FILES:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(b"the user's")
+    _killed_write(str(out / "keep" / "a.png"), monkeypatch)
+    ours = [str(p) for p in (out / "keep").iterdir() if p.name.startswith(".a.png.")]
+    assert len(ours) == 1 and ".photostyle-" in ours[0]
+    assert sweep_temp_files(str(out)) == ours
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == sorted(USERS_TMP_FILES)
+    assert all((out / name).read_bytes() == b"the user's" for name in USERS_TMP_FILES)
+
+
+def test_sweep_on_a_store_without_atomic_puts_keeps_other_tmp_files(monkeypatch):
+    uri = _memory_uri("out")
+    fs, root = fsspec.core.url_to_fs(uri)
+    for name in USERS_TMP_FILES:
+        fs.pipe_file(f"{root}/{name}", b"the user's")
+    _killed_write(f"{uri}/a.png", monkeypatch)
+    ours = [p for p in fs.find(root) if posixpath.basename(p).startswith(".a.png.photostyle-")]
+    assert len(ours) == 1
+    assert sweep_temp_files(uri) == ours
+    assert sorted(p.removeprefix(root + "/") for p in fs.find(root)) == sorted(USERS_TMP_FILES)
 
 
 class _FakeS3(MemoryFileSystem):
