@@ -157,12 +157,13 @@ def _add_style_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def read_storage_options(text: str | None) -> dict | None:
+def read_storage_options(text: str | dict | None) -> dict | None:
     """The ``--storage-options`` value: a JSON object given inline, or read from a file with
-    ``@FILE``. Credentials given inline draw a warning: other users see them in ``ps``, and the
-    shell keeps them in its history."""
-    if text is None:
-        return None
+    ``@FILE`` (options already read are returned as they are, so checks can run again).
+    Credentials given inline draw a warning: other users see them in ``ps``, and the shell keeps
+    them in its history."""
+    if text is None or isinstance(text, dict):
+        return text
     if text.startswith("@"):
         try:
             text, where = Path(text[1:]).read_text(), f"{text[1:]}: "
