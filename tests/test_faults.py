@@ -1,9 +1,11 @@
-"""Faults a user meets at the command line, against the real parts: Ctrl-C during a batch (a real
-``photostyle batch`` with its own temporary Prefect API, SIGINT to its process group as a terminal
-sends it), and a storage endpoint that accepts connections but never answers."""
+"""Faults a user meets at the command line, against the real parts: Ctrl-C during a batch over a
+bucket (a real ``photostyle batch`` with its own temporary Prefect API, SIGINT to its process group
+as a terminal sends it; S3 on moto), and a storage endpoint that accepts connections but never
+answers."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -16,9 +18,11 @@ import threading
 import time
 from pathlib import Path
 
+import fsspec
 import pytest
 from PIL import Image
 
+from conftest import make_bucket
 from photostyle.core.manifest import read_manifest
 
 pytestmark = pytest.mark.slow
@@ -30,36 +34,25 @@ def _cli_env(home: Path) -> dict[str, str]:
     return {**env, "PREFECT_HOME": str(home), "PYTHONUNBUFFERED": "1"}
 
 
-def _photos(folder: Path, samples: Path, count: int) -> None:
-    folder.mkdir(parents=True)
+def _photo_bucket(s3_options: dict, samples: Path, count: int) -> fsspec.AbstractFileSystem:
+    """A bucket ``ctrlc`` with ``count`` small photos under in/ and the style reference."""
+    make_bucket(s3_options, "ctrlc")
+    fs = fsspec.filesystem("s3", **s3_options)
     source = Image.open(samples / "chelsea.jpg").convert("RGB")
     for i in range(count):
-        source.crop((i * 25, 0, i * 25 + 200, 150)).resize((80, 60)).save(folder / f"p{i}.jpg")
+        buf = io.BytesIO()
+        source.crop((i * 25, 0, i * 25 + 200, 150)).resize((80, 60)).save(buf, "JPEG")
+        fs.pipe(f"ctrlc/in/p{i}.jpg", buf.getvalue())
+    fs.pipe("ctrlc/style.jpg", (samples / "rocket.jpg").read_bytes())
+    return fs
 
 
-def _batch_command(tmp_path: Path, samples: Path) -> list[str]:
+def _batch_command(s3_options: dict) -> list[str]:
+    """A batch over the bucket with the credentials given inline, as a hurried user would."""
     return [
-        sys.executable,
-        "-m",
-        "photostyle.flows.cli",
-        "batch",
-        str(tmp_path / "in"),
-        "--style",
-        str(samples / "rocket.jpg"),
-        "-o",
-        str(tmp_path / "out"),
-        "--size",
-        "64",
-        "--iterations",
-        "150",
-        "--tolerance",
-        "0",
-        "--postprocess",
-        "none",
-        "--device",
-        "cpu",
-        "--concurrency",
-        "2",
+        *(sys.executable, "-m", "photostyle.flows.cli", "batch", "s3://ctrlc/in", "--style", "s3://ctrlc/style.jpg"),
+        *("-o", "s3://ctrlc/out", "--storage-options", json.dumps(s3_options), "--size", "64"),
+        *("--iterations", "150", "--tolerance", "0", "--postprocess", "none", "--device", "cpu", "--concurrency", "2"),
     ]
 
 
@@ -77,6 +70,11 @@ def _flow_run_states(home: Path) -> list[str]:
         return [row[0] for row in db.execute("select state_type from flow_run")]
 
 
+def _credential_blocks(home: Path) -> list[str]:
+    with sqlite3.connect(home / "prefect.db") as db:
+        return [row[0] for row in db.execute("select name from block_document where name like 'photostyle-cred%'")]
+
+
 def _refused(url: str) -> bool:
     host, port = re.match(r"http://([\d.]+):(\d+)", url).groups()
     try:
@@ -86,14 +84,15 @@ def _refused(url: str) -> bool:
     return False
 
 
-def test_ctrl_c_stops_a_batch_within_seconds_and_a_rerun_finishes_it(samples, tmp_path):
-    _photos(tmp_path / "in", samples, 4)
+def test_ctrl_c_stops_a_batch_within_seconds_and_a_rerun_finishes_it(samples, tmp_path, s3_server):
+    fs = _photo_bucket(s3_server, samples, 4)
     home, log_path = tmp_path / "prefect-home", tmp_path / "batch.log"
-    command, env = _batch_command(tmp_path, samples), _cli_env(tmp_path / "prefect-home")
+    command, env = _batch_command(s3_server), _cli_env(home)
     with log_path.open("wb") as log:
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             _wait_for(log_path, r"Task run 'optimize-\w+' - \S+ \d+/150", proc, 300)
+            assert len(_credential_blocks(home)) == 1  # the credentials, held for the run
             os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
             start = time.monotonic()
             code = proc.wait(timeout=60)
@@ -109,12 +108,14 @@ def test_ctrl_c_stops_a_batch_within_seconds_and_a_rerun_finishes_it(samples, tm
     server = re.search(r"Starting temporary server on (http://\S+)", output).group(1)
     assert _refused(server)  # and was stopped with the command
     assert "/150" not in output[output.index("photostyle: interrupted") :]  # no stage ran on after it
+    assert _credential_blocks(home) == []  # deleted on the way out
 
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "4 photos:" in done.stdout
-    assert sorted(p.name for p in (tmp_path / "out").glob("p*.jpg")) == [f"p{i}.jpg" for i in range(4)]
-    rows = read_manifest(str(tmp_path / "out")).to_pylist()
+    fs.invalidate_cache()
+    assert sorted(p.rsplit("/", 1)[1] for p in fs.glob("ctrlc/out/p*.jpg")) == [f"p{i}.jpg" for i in range(4)]
+    rows = read_manifest("s3://ctrlc/out", s3_server).to_pylist()
     last = max(rows, key=lambda r: r["timestamp"])["run_id"]
     assert len([r for r in rows if r["run_id"] == last]) == 4
     assert sorted(_flow_run_states(home)) == ["COMPLETED", "CRASHED"]
