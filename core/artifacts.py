@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -155,9 +156,10 @@ class ArtifactStore:
         """An .npy file of an artifact."""
         return npy_load(self.read(ref, name))
 
-    def read_image(self, ref: ArtifactRef, name: str = "image.png") -> np.ndarray:
-        """An image file of an artifact, as HxWx3 float32 in [0,1]."""
-        return decode_image(self.read(ref, name), ref.file_uri(name))
+    def read_image(self, ref: ArtifactRef, name: str = "image.png", long_side: int | None = None) -> np.ndarray:
+        """An image file of an artifact, as HxWx3 float32 in [0,1]; with ``long_side``, decoded at
+        reduced size for a resize to that long side. No size cap: the store's images are its own."""
+        return decode_image(self.read(ref, name), ref.file_uri(name), long_side, max_pixels=sys.maxsize)
 
     def read_json(self, name: str) -> dict | None:
         """A small JSON record under the root (e.g. ``_sources/...``), or None when absent."""

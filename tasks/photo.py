@@ -98,6 +98,7 @@ def prepare_style(run: Run, uri: str, mask_uri: str | None = None) -> StyleInput
         store=run.store,
         storage_options=opts,
         source_sha256=sha,
+        max_megapixels=run.config.max_megapixels,
     )
     uses_mask = mask_uri and "segment" in run.config.stages()
     mask_sha = fingerprint(uri=mask_uri, store=run.store, storage_options=opts) if uses_mask else None
@@ -124,6 +125,7 @@ def stylize_photo(
         store=store,
         storage_options=opts,
         source_sha256=sha,
+        max_megapixels=config.max_megapixels,
     )
     refs = {"prepare_content": content, "prepare_style": style.ref}
     regions = None
@@ -177,6 +179,7 @@ def stylize_photo(
             config=config.upsample,
             device=config.device,
             storage_options=opts,
+            max_megapixels=config.max_megapixels,
         )
     refs["score"] = run.run(
         score,
