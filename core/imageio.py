@@ -348,6 +348,15 @@ def encode_image(image: np.ndarray, fmt: str = "png", quality: int = 95, png_lev
     return encode_pil(Image.fromarray(arr8), fmt, quality, png_level)
 
 
+def is_flat(image: np.ndarray) -> bool:
+    """Whether an image (float in [0,1] or uint8) is one colour once encoded at 8 bits: no
+    variation at all, what a stalled or diverged optimisation leaves."""
+    pixels = np.asarray(image).reshape(-1, image.shape[-1] if image.ndim == 3 else 1)
+    if pixels.dtype != np.uint8:
+        pixels = np.clip(np.rint(np.nan_to_num(pixels.astype(np.float32), nan=0.0) * 255.0), 0, 255)
+    return bool((pixels.min(axis=0) == pixels.max(axis=0)).all())
+
+
 def transcode_image(data: bytes, fmt: str, quality: int = 95) -> bytes:
     """An 8-bit image file re-encoded in ``fmt`` (the bytes as they are when already PNG and PNG
     is asked for), without going through floats: what publishing a large result needs."""

@@ -239,10 +239,10 @@ def _stylize_once(
 
 
 def error_message(exc: BaseException, uri: str) -> str:
-    """One line for the manifest that names the photo: input errors as they are (they name their
-    file), anything else after the photo's URI, with its type."""
-    if isinstance(exc, PhotostyleError) and uri in str(exc):
-        return str(exc)
+    """One line for the manifest that names the photo: our own errors as they are when they name
+    it, else after its URI; anything else after its URI, with its type."""
+    if isinstance(exc, PhotostyleError):
+        return str(exc) if uri in str(exc) else f"{uri}: {exc}"
     return f"{uri}: {type(exc).__name__}: {exc}"
 
 

@@ -272,3 +272,27 @@ def test_an_artifact_corrupted_on_disk_is_computed_again_with_a_warning(prefect_
     assert "image.png does not match its recorded sha256" in caplog.text
     assert "prepare artifact" in caplog.text and "computing it again" in caplog.text
     assert Image.open(prepared).size == (48, 32) and max(Image.open(style).size) == 48
+
+
+def test_the_recorded_final_loss_is_the_kept_images_and_animation_is_reported(prefect_api, samples, tmp_path, caplog):
+    """From the content, L-BFGS's third evaluation overshoots (about 1e9 times the loss); the
+    image kept is the best one, and so is the loss recorded. The style is an animated PNG: its
+    first frame is used, and the log says so."""
+    coffee = Image.open(samples / "coffee.jpg").convert("RGB")
+    animated = tmp_path / "anim.png"
+    coffee.save(animated, save_all=True, append_images=[coffee.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
+    sidecar = stylize_pair(
+        content=str(samples / "rocket.jpg"),
+        style=str(animated),
+        output=str(tmp_path / "o.png"),
+        config=settings(
+            64, method="gatys", optimizer={"iterations": 3, "init": "content", "scales": 1, "tolerance": 0}
+        ),
+        artifact_root=str(tmp_path / "a"),
+    )
+    ref = ArtifactStore(str(tmp_path / "a")).get("optimize", sidecar["stages"]["optimize"]["key"])
+    history = json.loads((tmp_path / "a" / "optimize" / ref.key / "history.json").read_text())
+    losses = [h["loss"] for h in history]
+    assert len(losses) == 3 and losses[-1] > 1e4 * min(losses)  # the jump the report saw
+    assert ref.meta["final_loss"] == min(losses)
+    assert f"{animated} holds 2 frames; only the first is used" in caplog.text
