@@ -34,7 +34,7 @@ MEMORY_SHARE = 0.25
 #: A reduced decode keeps the long side at least this many times the size asked for, so the
 #: antialiased resize that follows still sees the detail it averages.
 REDUCING_GAP = 2
-#: Modes ``Image.reduce`` takes (a palette image is converted to RGB first).
+#: Modes ``Image.reduce`` takes (palette, bilevel and 16-bit images are converted to one first).
 _REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBa", "La", "I", "F", "CMYK", "YCbCr"})
 #: Shortest side a prepared image may have: VGG-19 halves the image four times before conv5_1.
 MIN_SIDE = 16
@@ -168,6 +168,8 @@ def _decode_reduced(img: Image.Image, uri: str, long_side: int | None) -> Image.
         if factor > 1:
             if img.mode == "P":
                 img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+            elif img.mode == "1" or img.mode.startswith("I;16"):
+                img = img.convert("L" if img.mode == "1" else "I")
             if img.mode in _REDUCIBLE_MODES:
                 img = img.reduce(factor)
     except Exception as exc:  # noqa: BLE001

@@ -336,6 +336,19 @@ def test_a_palette_png_is_reduced_before_it_is_widened():
     np.testing.assert_allclose(resize_long_side(photo.image, 100), resize_long_side(full, 100), atol=0.06)
 
 
+@pytest.mark.parametrize("mode", ["I;16", "1"])
+def test_16_bit_and_bilevel_images_are_reduced_too(mode):
+    if mode == "1":
+        img = Image.new("1", (400, 300))
+        img.paste(1, (0, 0, 200, 300))
+    else:
+        img = Image.fromarray((np.arange(400 * 300).reshape(300, 400) % 65536).astype(np.uint16))
+    data = _encode(img)
+    reduced = decode_image(data, "m.png", long_side=50)
+    assert reduced.shape == (75, 100, 3)
+    assert abs(reduced.mean() - decode_image(data, "m.png").mean()) < 1e-3
+
+
 def test_an_animated_image_reports_its_frames():
     frames = [Image.new("RGB", (32, 32), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
     buf = io.BytesIO()
