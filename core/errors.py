@@ -17,3 +17,7 @@ class InputError(PhotostyleError, ValueError):
 
     def __str__(self) -> str:
         return f"{self.uri}: {self.problem}"
+
+
+class ResultError(PhotostyleError):
+    """A run that finished without a usable result (the photo was fine, the settings did not work for it)."""

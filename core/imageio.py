@@ -13,18 +13,31 @@ import posixpath
 import re
 import tempfile
 import uuid
+import warnings
+from dataclasses import dataclass
 
 import fsspec
 import numpy as np
 from fsspec.implementations.local import LocalFileSystem
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from photostyle.core import filesystems
 from photostyle.core.errors import InputError
 
-#: Largest image accepted, in pixels (decompression-bomb guard). PIL itself refuses images over
-#: ``2 * Image.MAX_IMAGE_PIXELS`` (about 179 MP) when opening them.
+#: Largest image accepted by default, in pixels (decompression-bomb guard), on a machine with
+#: memory to spare; ``pixel_cap`` lowers it on smaller machines. PIL itself refuses images over
+#: ``2 * Image.MAX_IMAGE_PIXELS`` (about 179 MP) when opening them, whatever the cap.
 MAX_PIXELS = 100_000_000
+#: Peak memory, in bytes per pixel of the photo, of its heaviest stage (upsample at full size:
+#: the decoded photo, its RGB copy and the output, with the PNG encoder's buffers).
+BYTES_PER_PIXEL = 12
+#: Share of the machine's RAM one photo at the cap may take, so that a few photos in flight fit.
+MEMORY_SHARE = 0.25
+#: A reduced decode keeps the long side at least this many times the size asked for, so the
+#: antialiased resize that follows still sees the detail it averages.
+REDUCING_GAP = 2
+#: Modes ``Image.reduce`` takes (palette, bilevel and 16-bit images are converted to one first).
+_REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBa", "La", "I", "F", "CMYK", "YCbCr"})
 #: Shortest side a prepared image may have: VGG-19 halves the image four times before conv5_1.
 MIN_SIDE = 16
 
@@ -87,14 +100,38 @@ def _is_dir(fs: fsspec.AbstractFileSystem, path: str) -> bool:
         return False
 
 
-def open_image(data: bytes, uri: str) -> Image.Image:
-    """Fully decoded PIL image, EXIF orientation applied; bad data raises InputError."""
+def physical_memory() -> int | None:
+    """Bytes of RAM of this machine, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def pixel_cap(max_megapixels: float | None = None) -> int:
+    """The largest image accepted, in pixels: ``max_megapixels`` when given, else what this
+    machine's memory allows (``MEMORY_SHARE`` of its RAM at ``BYTES_PER_PIXEL``), at most
+    ``MAX_PIXELS``. Checked from the file's header, before anything is decoded."""
+    if max_megapixels is not None:
+        return int(max_megapixels * 1e6)
+    memory = physical_memory()
+    if not memory:
+        return MAX_PIXELS
+    return min(MAX_PIXELS, int(memory * MEMORY_SHARE / BYTES_PER_PIXEL))
+
+
+def _open_header(data: bytes, uri: str, max_pixels: int | None) -> Image.Image:
+    """The image with only its header parsed (PIL is lazy): size checked against the cap before
+    any pixel is decoded. PIL's own decompression-bomb warning is silenced: the cap replaces it."""
     if not data:
         raise InputError(uri, "not an image (empty file)")
+    cap = pixel_cap() if max_pixels is None else max_pixels
     try:
-        img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise InputError(uri, f"image too large ({exc})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise InputError(uri, f"image too large (over {cap / 1e6:g} megapixels)") from None
     except UnidentifiedImageError:
         if data.startswith(_MAGIC):
             raise InputError(uri, "truncated or corrupt image (cannot parse its header)") from None
@@ -104,16 +141,58 @@ def open_image(data: bytes, uri: str) -> Image.Image:
     width, height = img.size
     if width <= 0 or height <= 0:
         raise InputError(uri, f"image has zero size ({width}x{height})")
-    if width * height > MAX_PIXELS:
-        raise InputError(uri, f"image too large ({width}x{height}, over {MAX_PIXELS / 1e6:g} megapixels)")
+    if width * height > cap:
+        raise InputError(uri, f"image too large ({width}x{height}, over {cap / 1e6:g} megapixels)")
+    return img
+
+
+def _upright_shape(img: Image.Image) -> tuple[int, int]:
+    """(H, W) of the image once its EXIF orientation is applied (orientations 5-8 swap the sides)."""
     try:
+        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block fails later, in exif_transpose
+        orientation = 1
+    return (img.width, img.height) if orientation in (5, 6, 7, 8) else (img.height, img.width)
+
+
+def _reduction(size: tuple[int, int], long_side: int | None) -> int:
+    """The integer factor by which an image of ``size`` may shrink while its long side stays at
+    least ``REDUCING_GAP`` times ``long_side`` (1: keep it as it is)."""
+    if long_side is None:
+        return 1
+    return max(1, max(size) // (REDUCING_GAP * long_side))
+
+
+def _decode_reduced(img: Image.Image, uri: str, long_side: int | None) -> Image.Image:
+    """Decode the pixels, at reduced size when ``long_side`` allows: JPEG decodes straight to a
+    smaller scale (draft mode); other formats are decoded whole, then reduced by an integer
+    factor before any conversion, so no full-size copy in a wider mode is made."""
+    factor = _reduction(img.size, long_side)
+    try:
+        if factor > 1 and img.format == "JPEG":
+            img.draft(img.mode, (-(-img.width // factor), -(-img.height // factor)))
         img.load()
+        factor = _reduction(img.size, long_side)
+        if factor > 1:
+            if img.mode == "P":
+                img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+            elif img.mode == "1" or img.mode.startswith("I;16"):
+                img = img.convert("L" if img.mode == "1" else "I")
+            if img.mode in _REDUCIBLE_MODES:
+                img = img.reduce(factor)
     except Exception as exc:  # noqa: BLE001
         raise InputError(uri, f"truncated or corrupt image ({exc})") from None
     try:
         return ImageOps.exif_transpose(img)
     except Exception as exc:  # noqa: BLE001 - a broken EXIF block
         raise InputError(uri, f"corrupt EXIF orientation ({exc})") from None
+
+
+def open_image(data: bytes, uri: str, long_side: int | None = None, max_pixels: int | None = None) -> Image.Image:
+    """Decoded PIL image, EXIF orientation applied; bad data raises InputError. With
+    ``long_side``, decoded no larger than needed to resize it to that long side well (at least
+    ``REDUCING_GAP`` times it); ``max_pixels``: the cap (default ``pixel_cap()``)."""
+    return _decode_reduced(_open_header(data, uri, max_pixels), uri, long_side)
 
 
 def _composite_on_white(rgba: np.ndarray) -> np.ndarray:
@@ -161,34 +240,56 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32)
 
 
-def decode_image(data: bytes, uri: str) -> np.ndarray:
-    """Decode image bytes to HxWx3 float32 RGB in [0,1], upright per EXIF."""
-    img = open_image(data, uri)
+def _to_array(img: Image.Image, uri: str) -> np.ndarray:
+    """HxWx3 float32 RGB of a decoded image; a mode PIL cannot convert is an input error."""
     try:
         return to_rgb_array(img)
     except Exception as exc:  # noqa: BLE001 - a mode PIL cannot convert
         raise InputError(uri, f"unsupported image mode {img.mode} ({exc})") from None
 
 
-def decode_at_size(data: bytes, uri: str, long_side: int | None = None) -> np.ndarray:
+def decode_image(data: bytes, uri: str, long_side: int | None = None, max_pixels: int | None = None) -> np.ndarray:
+    """Decode image bytes to HxWx3 float32 RGB in [0,1], upright per EXIF; with ``long_side``,
+    at a reduced size still larger than that (see ``open_image``), for a resize to follow."""
+    return _to_array(open_image(data, uri, long_side, max_pixels), uri)
+
+
+@dataclass(frozen=True)
+class DecodedPhoto:
+    """A photo decoded for resizing: its pixels (possibly reduced), its own upright (H, W), and
+    how many frames the file holds (only the first is used)."""
+
+    image: np.ndarray
+    shape: tuple[int, int]
+    frames: int
+
+
+def decode_photo(data: bytes, uri: str, long_side: int, max_pixels: int | None = None) -> DecodedPhoto:
+    """Decode a photo once, at reduced size for a working size of ``long_side`` where its format
+    allows, keeping its full-size shape and frame count from the header."""
+    img = _open_header(data, uri, max_pixels)
+    shape, frames = _upright_shape(img), int(getattr(img, "n_frames", 1) or 1)
+    return DecodedPhoto(_to_array(_decode_reduced(img, uri, long_side), uri), shape, frames)
+
+
+def decode_at_size(data: bytes, uri: str, long_side: int | None = None, max_pixels: int | None = None) -> np.ndarray:
     """Decode image bytes upright per EXIF, resized (bicubic) to ``long_side`` when that is smaller
     than the image: HxWx3 uint8 for 8-bit photos (a quarter of the float memory, for full-resolution
     work), float32 in [0,1] for other modes."""
-    img = open_image(data, uri)
+    img = open_image(data, uri, long_side, max_pixels)
     if long_side is not None and long_side < max(img.size):
         height, width = long_side_shape((img.height, img.width), long_side)
         img = img.resize((width, height), Image.Resampling.BICUBIC, reducing_gap=3.0)
     if img.mode in ("RGB", "L", "P", "CMYK", "YCbCr") and "transparency" not in img.info:
         return np.asarray(img.convert("RGB"))
-    try:
-        return to_rgb_array(img)
-    except Exception as exc:  # noqa: BLE001 - a mode PIL cannot convert
-        raise InputError(uri, f"unsupported image mode {img.mode} ({exc})") from None
+    return _to_array(img, uri)
 
 
-def load_image(uri: str, storage_options: dict | None = None) -> np.ndarray:
-    """Read and decode the image at a local path or fsspec URL."""
-    return decode_image(read_bytes(uri, storage_options), uri)
+def load_image(
+    uri: str, storage_options: dict | None = None, long_side: int | None = None, max_pixels: int | None = None
+) -> np.ndarray:
+    """Read and decode the image at a local path or fsspec URL (see ``decode_image``)."""
+    return decode_image(read_bytes(uri, storage_options), uri, long_side, max_pixels)
 
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -255,6 +356,15 @@ def encode_image(image: np.ndarray, fmt: str = "png", quality: int = 95, png_lev
         arr = np.asarray(image, dtype=np.float32)
         arr8 = np.clip(np.rint(np.nan_to_num(arr, nan=0.0) * 255.0), 0, 255).astype(np.uint8)
     return encode_pil(Image.fromarray(arr8), fmt, quality, png_level)
+
+
+def is_flat(image: np.ndarray) -> bool:
+    """Whether an image (float in [0,1] or uint8) is one colour once encoded at 8 bits: no
+    variation at all, what a stalled or diverged optimisation leaves."""
+    pixels = np.asarray(image).reshape(-1, image.shape[-1] if image.ndim == 3 else 1)
+    if pixels.dtype != np.uint8:
+        pixels = np.clip(np.rint(np.nan_to_num(pixels.astype(np.float32), nan=0.0) * 255.0), 0, 255)
+    return bool((pixels.min(axis=0) == pixels.max(axis=0)).all())
 
 
 def transcode_image(data: bytes, fmt: str, quality: int = 95) -> bytes:

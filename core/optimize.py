@@ -123,3 +123,12 @@ def run_stage(
     except Converged:
         pass
     return best["x"]
+
+
+def kept_loss(history: list[dict]) -> float | None:
+    """The loss of the image a run keeps: the lowest of its last stage (``run_stage`` returns the
+    lowest-loss image, and L-BFGS may end on a worse step); None for an empty history."""
+    if not history:
+        return None
+    last = history[-1]["stage"]
+    return min(h["loss"] for h in history if h["stage"] == last)

@@ -70,6 +70,7 @@ FLAGS = (
     Flag("--group-threshold", "segmentation.grouping.threshold", "T"),
     Flag("--seed", "optimizer.seed", "N"),
     Flag("--device", "device"),
+    Flag("--max-megapixels", "max_megapixels", "X"),
 )
 
 
@@ -314,8 +315,8 @@ def _flow_options(args: argparse.Namespace) -> Iterator[dict]:
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """Build the settings and storage options from the flags and refuse values no run could use,
-    before any flow starts."""
+    """Build the settings and storage options from the flags and refuse values no run could use:
+    cheap checks only, made before the inputs are read."""
     args.storage_options = read_storage_options(args.storage_options)
     args.config = config_from_args(args)
     stage = getattr(args, "stage", None)
@@ -323,6 +324,11 @@ def check_options(args: argparse.Namespace) -> None:
         raise PhotostyleError(f"--stage {stage}: these settings skip that stage; there is nothing to rerun")
     if getattr(args, "concurrency", 1) < 1:
         raise PhotostyleError(f"--concurrency must be at least 1, not {args.concurrency}")
+
+
+def check_resources(args: argparse.Namespace) -> None:
+    """Refuse a run whose models or device are unavailable: the VGG weights, the segmentation
+    model, CUDA. Loading them takes seconds and memory, so it comes after the input checks."""
     from photostyle.core.vgg import load_weights
 
     try:
@@ -341,20 +347,31 @@ def check_options(args: argparse.Namespace) -> None:
             raise PhotostyleError(str(exc)) from None
 
 
-def preflight(args: argparse.Namespace) -> None:
-    """Check the inputs before starting the flow, so bad input fails in one line."""
-    from photostyle.core.imageio import check_not_an_input, check_short_side, format_for, load_image, long_side_shape
+def check_photo(uri: str, mask_uri: str | None, args: argparse.Namespace) -> None:
+    """Decode a photo (at reduced size where its format allows) and its mask, and refuse what
+    the run would refuse: a bad or too large file, a short side too small, a mask that does not fit."""
+    from photostyle.core.imageio import check_short_side, decode_photo, long_side_shape, pixel_cap, read_bytes
     from photostyle.core.masks import fit_mask, load_mask
+
+    opts, size = args.storage_options, args.config.size
+    shape = decode_photo(read_bytes(uri, opts), uri, size, pixel_cap(args.config.max_megapixels)).shape
+    check_short_side(long_side_shape(shape, size), size, uri)
+    if mask_uri:
+        fit_mask(load_mask(mask_uri, opts), shape, shape, mask_uri)
+
+
+def preflight(args: argparse.Namespace) -> None:
+    """Check the inputs before starting the flow, so bad input fails in one line (and fast: the
+    models load only once the inputs have passed)."""
+    from photostyle.core.imageio import check_not_an_input, format_for
 
     check_options(args)
     format_for(args.output)
     opts = args.storage_options
     check_not_an_input(args.output, [args.content, args.style, args.content_mask, args.style_mask], opts)
     for image_uri, mask_uri in ((args.content, args.content_mask), (args.style, args.style_mask)):
-        image = load_image(image_uri, opts)
-        check_short_side(long_side_shape(image.shape[:2], args.config.size), args.config.size, image_uri)
-        if mask_uri:
-            fit_mask(load_mask(mask_uri, opts), image.shape[:2], image.shape[:2], mask_uri)
+        check_photo(image_uri, mask_uri, args)
+    check_resources(args)
 
 
 def _stylize(args: argparse.Namespace) -> int:
@@ -378,20 +395,18 @@ def _stylize(args: argparse.Namespace) -> int:
 
 
 def preflight_batch(args: argparse.Namespace) -> None:
-    """Cheap checks before a batch starts: the options, the style (and its mask), the folders.
-    Photos themselves are checked in the run, where each bad one fails only its own row."""
+    """Cheap checks before a batch starts: the options, the style (and its mask), the folders;
+    then the models. Photos themselves are checked in the run, where each bad one fails only its
+    own row."""
     from photostyle.core.errors import InputError
-    from photostyle.core.imageio import check_short_side, load_image, long_side_shape, same_location, url_to_fs
-    from photostyle.core.masks import fit_mask, load_mask
+    from photostyle.core.imageio import same_location, url_to_fs
 
     check_options(args)
     if args.storage_block:
+        check_resources(args)
         return  # the options live in a Prefect block: the flow reads them and checks the rest
     opts = args.storage_options
-    style = load_image(args.style, opts)
-    check_short_side(long_side_shape(style.shape[:2], args.config.size), args.config.size, args.style)
-    if args.style_mask:
-        fit_mask(load_mask(args.style_mask, opts), style.shape[:2], style.shape[:2], args.style_mask)
+    check_photo(args.style, args.style_mask, args)
     fs, root = url_to_fs(args.input, opts)
     if not fs.isdir(root):
         raise InputError(
@@ -402,6 +417,7 @@ def preflight_batch(args: argparse.Namespace) -> None:
         )
     if same_location(args.input, args.output, opts):
         raise InputError(args.output, "output is the input folder; results would overwrite the photos")
+    check_resources(args)
 
 
 def _batch(args: argparse.Namespace) -> int:

@@ -13,8 +13,10 @@ from prefect import get_run_logger, task
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, canonical_json, npy_bytes, stage_key
 from photostyle.core.config import OptimizerConfig
 from photostyle.core.device import device_name, resolve_device
-from photostyle.core.imageio import encode_image
+from photostyle.core.errors import ResultError
+from photostyle.core.imageio import encode_image, is_flat
 from photostyle.core.methods import MethodConfig, MethodInputs, Progress, method_spec, run_method
+from photostyle.core.optimize import kept_loss
 from photostyle.core.regions import optimisation_masks
 from photostyle.core.vgg import load_weights
 from photostyle.tasks.group import load_pairs
@@ -22,7 +24,7 @@ from photostyle.tasks.laplacian import load_laplacian
 from photostyle.tasks.options import cached_stage
 
 STAGE = "optimize"
-VERSION = 2
+VERSION = 3
 #: The image at full precision (``image.png`` is 8-bit), which optimize and finish store and the
 #: stages after them read.
 RESULT_FILE = "image.npy"
@@ -125,6 +127,11 @@ def optimize(
         dev = resolve_device(device)
         with device_slot(device_name(dev)):
             result = run_method(inputs, method, optimizer, vgg_weights, dev, _progress_logger(optimizer.iterations))
+        if is_flat(result.image) and not is_flat(inputs.content):
+            raise ResultError(
+                "the optimised image is flat (one colour, no variation at all) though the photo is not: "
+                "the optimiser did not get away from its start; try more iterations or another start (--init)"
+            )
         files = {
             "image.png": encode_image(result.image),
             RESULT_FILE: npy_bytes(result.image),
@@ -134,7 +141,7 @@ def optimize(
             "device": result.device,
             "shape": list(result.image.shape[:2]),
             "weights_id": load_weights(vgg_weights).weights_id,
-            "final_loss": result.history[-1]["loss"] if result.history else None,
+            "final_loss": kept_loss(result.history),
             "iterations": len(result.history),
             "terms": result.terms,
         }

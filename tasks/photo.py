@@ -21,7 +21,7 @@ from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
-from photostyle.core.artifacts import ArtifactRef, ArtifactStore
+from photostyle.core.artifacts import ArtifactRef, ArtifactStore, CorruptArtifact
 from photostyle.core.collection import Photo
 from photostyle.core.config import StyleConfig
 from photostyle.core.errors import PhotostyleError
@@ -38,6 +38,9 @@ from photostyle.tasks.publish import publish
 from photostyle.tasks.score import score
 from photostyle.tasks.segment import segment
 from photostyle.tasks.upsample import upsample
+
+#: Passes a photo may take when stored artifacts turn out corrupted (each pass discards one).
+PASSES = 3
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ def prepare_style(run: Run, uri: str, mask_uri: str | None = None) -> StyleInput
         store=run.store,
         storage_options=opts,
         source_sha256=sha,
+        max_megapixels=run.config.max_megapixels,
     )
     uses_mask = mask_uri and "segment" in run.config.stages()
     mask_sha = fingerprint(uri=mask_uri, store=run.store, storage_options=opts) if uses_mask else None
@@ -114,7 +118,30 @@ def stylize_photo(
     mask_uri: str | None = None,
     stamp: str | None = None,
 ) -> dict:
-    """Run one photo through the stages its settings need; return the published sidecar."""
+    """Run one photo through the stages its settings need; return the published sidecar. A
+    stored artifact found changed on disk has been discarded by the store: the photo then runs
+    again (``PASSES`` in all), which computes that artifact again (the style's too, if it was that)."""
+    for attempt in range(PASSES):
+        try:
+            return _stylize_once(run, content_uri, output_uri, style, mask_uri, stamp)
+        except CorruptArtifact as exc:
+            if attempt == PASSES - 1:
+                raise
+            get_run_logger().warning("%s: %s; running the photo again", content_uri, exc)
+            if exc.key == style.ref.key:
+                style = prepare_style(run, style.uri, style.mask_uri)
+    raise AssertionError("unreachable")
+
+
+def _stylize_once(
+    run: Run,
+    content_uri: str,
+    output_uri: str,
+    style: StyleInput,
+    mask_uri: str | None = None,
+    stamp: str | None = None,
+) -> dict:
+    """One pass of ``stylize_photo``."""
     store, opts, config = run.store, run.storage_options, run.config
     stages = config.stages()
     sha = fingerprint(uri=content_uri, store=store, storage_options=opts, stamp=stamp)
@@ -126,6 +153,7 @@ def stylize_photo(
         store=store,
         storage_options=opts,
         source_sha256=sha,
+        max_megapixels=config.max_megapixels,
     )
     refs = {"prepare_content": content, "prepare_style": style.ref}
     regions = None
@@ -179,6 +207,7 @@ def stylize_photo(
             config=config.upsample,
             device=config.device,
             storage_options=opts,
+            max_megapixels=config.max_megapixels,
         )
     refs["score"] = run.run(
         score,
@@ -212,10 +241,10 @@ def stylize_photo(
 
 
 def error_message(exc: BaseException, uri: str) -> str:
-    """One line for the manifest that names the photo: input errors as they are (they name their
-    file), anything else after the photo's URI, with its type."""
-    if isinstance(exc, PhotostyleError) and uri in str(exc):
-        return str(exc)
+    """One line for the manifest that names the photo: our own errors as they are when they name
+    it, else after its URI; anything else after its URI, with its type."""
+    if isinstance(exc, PhotostyleError):
+        return str(exc) if uri in str(exc) else f"{uri}: {exc}"
     return f"{uri}: {type(exc).__name__}: {exc}"
 
 

@@ -13,7 +13,7 @@ from photostyle.tasks.laplacian import load_laplacian
 from photostyle.tasks.options import cached_stage
 
 STAGE = "score"
-VERSION = 2
+VERSION = 3
 
 
 def score_key(
@@ -69,7 +69,7 @@ def score(
         scores = score_all(
             image,
             store.read_image(style),
-            resize_to(store.read_image(output), image.shape[:2]),
+            resize_to(store.read_image(output, long_side=max(image.shape[:2])), image.shape[:2]),
             load_laplacian(store, laplacian),
             *masks,
             config=config,

@@ -9,13 +9,13 @@ from photostyle.core.artifacts import ArtifactRef, ArtifactStore, sha256_hex, st
 from photostyle.core.config import UpsampleConfig
 from photostyle.core.device import resolve_device
 from photostyle.core.errors import InputError
-from photostyle.core.imageio import decode_at_size, encode_image, read_bytes
+from photostyle.core.imageio import decode_at_size, encode_image, pixel_cap, read_bytes
 from photostyle.core.upsample import upsample_result
 from photostyle.tasks.optimize import load_result
 from photostyle.tasks.options import cached_stage
 
 STAGE = "upsample"
-VERSION = 1
+VERSION = 2
 #: zlib level of the stored full-resolution PNG: level 1 encodes a 24 MP image in about a second
 #: (level 6 takes several), for files about a third larger.
 PNG_LEVEL = 1
@@ -43,15 +43,17 @@ def upsample(
     device: str = "auto",
     storage_options: dict | None = None,
     refresh: bool = False,
+    max_megapixels: float | None = None,
 ) -> ArtifactRef:
-    """The result (of optimize or finish) at the output size, from the photo at ``uri``."""
+    """The result (of optimize or finish) at the output size, from the photo at ``uri``
+    (``max_megapixels``: the size cap, as in prepare)."""
 
     def compute() -> tuple[dict[str, bytes], dict]:
         data = read_bytes(uri, storage_options)
         if sha256_hex(data) != source_sha256:
             raise InputError(uri, "the file changed while it was being processed; run again")
         size = config.output_size if isinstance(config.output_size, int) else None
-        full = decode_at_size(data, uri, size)
+        full = decode_at_size(data, uri, size, pixel_cap(max_megapixels))
         del data
         image = upsample_result(
             full,

@@ -60,3 +60,32 @@ def test_incomplete_artifact_is_not_found(tmp_path):
 def test_repr_hides_storage_options():
     store = ArtifactStore("s3://bucket/prefix", {"key": "AKIASECRET", "secret": "hunter2"})
     assert "hunter2" not in repr(store) and "AKIASECRET" not in str(store.describe())
+
+
+def test_a_file_changed_on_disk_is_caught_on_read_and_its_artifact_forgotten(tmp_path):
+    import json
+    import os
+
+    from photostyle.core.artifacts import CorruptArtifact
+
+    store = ArtifactStore(str(tmp_path))
+    store.put("optimize", "k", {"image.npy": npy_bytes(np.ones((4, 4))), "history.json": b"[]"}, {"shape": [4, 4]})
+    ref = store.get("optimize", "k")
+    path = tmp_path / "optimize" / "k" / "image.npy"
+    path.write_bytes(os.urandom(path.stat().st_size))  # same size, other bytes
+    assert store.read(ref, "history.json") == b"[]"  # the other file is fine
+    with pytest.raises(CorruptArtifact, match="optimize artifact k: image.npy does not match"):
+        store.read_array(ref, "image.npy")
+    assert store.get("optimize", "k") is None  # counts as missing now: the stage will recompute it
+    again = store.put(
+        "optimize", "k", {"image.npy": npy_bytes(np.ones((4, 4))), "history.json": b"[]"}, {"shape": [4, 4]}
+    )
+    assert again.digest == ref.digest and np.array_equal(store.read_array(again, "image.npy"), np.ones((4, 4)))
+
+    (tmp_path / "optimize" / "k" / "ref.json").write_bytes(os.urandom(200))  # a damaged ref.json
+    assert store.get("optimize", "k") is None
+    old = {"stage": "s", "key": "old", "digest": "d", "files": ["x"], "meta": {}, "seconds": None}
+    (tmp_path / "s" / "old").mkdir(parents=True)
+    (tmp_path / "s" / "old" / "x").write_bytes(b"stored by 0.3")
+    (tmp_path / "s" / "old" / "ref.json").write_text(json.dumps(old))  # no per-file sha256: still read
+    assert store.read(store.get("s", "old"), "x") == b"stored by 0.3"

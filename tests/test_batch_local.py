@@ -143,3 +143,25 @@ def test_a_collection_run_publishes_a_table_and_its_progress(prefect_api, sample
     assert {row["photo"].rsplit("/", 1)[-1]: row["status"] for row in table} == {"one.png": "ok", "two.jpg": "failed"}
     assert [row["error"] for row in table if row["status"] == "failed"][0].startswith(str(folder / "two.jpg"))
     assert by_type["table"].description == "2 photos: 1 ok, 0 cached, 1 failed"
+
+
+def test_a_flat_result_fails_its_photo_in_one_line_unless_the_photo_is_flat(prefect_api, samples, tmp_path):
+    """One iteration from the noise start keeps the start: a flat image, which is no result for a
+    photo with content, and the right one for a photo of one colour."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(samples / "rocket.jpg").resize((64, 43)).save(folder / "rocket.png")
+    Image.new("RGB", (64, 43), (90, 120, 150)).save(folder / "grey.png")
+    state = stylize_collection(
+        input_uri=str(folder),
+        style=str(samples / "coffee.jpg"),
+        output_uri=str(tmp_path / "out"),
+        config=settings(32, method="gatys", optimizer={"iterations": 1, "init": "noise", "scales": 1}),
+        return_state=True,
+    )
+    summary = state.result(raise_on_failure=False)
+    assert summary["ok"] == 1 and summary["failed"] == 1
+    [(uri, error)] = summary["failures"].items()
+    assert uri == str(folder / "rocket.png") and "\n" not in error
+    assert error.startswith(f"{uri}: the optimised image is flat")
+    assert (tmp_path / "out" / "grey.png").exists() and not (tmp_path / "out" / "rocket.png").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PIL import Image
 
 from photostyle.flows.cli import main
@@ -68,6 +69,33 @@ def test_unsupported_output_format(capsys, samples, tmp_path):
     )
     assert code == 2
     _assert_one_line_error(err, "o.gifx")
+
+
+def test_a_photo_over_the_pixel_cap_given_is_refused_in_one_line(capsys, samples, tmp_path):
+    rocket = str(samples / "rocket.jpg")  # 512x342: 0.175 megapixels
+    argv = ["stylize", rocket, str(samples / "coffee.jpg"), "-o", str(tmp_path / "o.png")]
+    code, _, err = _run(capsys, *argv, "--max-megapixels", "0.1")
+    assert code == 2
+    _assert_one_line_error(err, f"{rocket}: image too large (512x342, over 0.1 megapixels)")
+    code, _, err = _run(capsys, *argv, "--max-megapixels", "0")
+    assert code == 2
+    _assert_one_line_error(err, "--max-megapixels")
+
+
+@pytest.mark.parametrize("command", ["stylize", "batch"])
+def test_a_bad_input_fails_before_the_models_load(capsys, samples, tmp_path, command):
+    from photostyle.core.vgg import load_weights
+
+    missing = str(tmp_path / "nope.jpg")
+    load_weights.cache_clear()
+    if command == "stylize":
+        argv = ["stylize", str(samples / "rocket.jpg"), missing, "-o", str(tmp_path / "o.png")]
+    else:
+        argv = ["batch", str(samples), "--style", missing, "-o", str(tmp_path / "out")]
+    code, _, err = _run(capsys, *argv)
+    assert code == 2
+    _assert_one_line_error(err, missing)
+    assert load_weights.cache_info().currsize == 0  # the VGG weights (seconds, 0.8 GB) never loaded
 
 
 def test_cli_runs_dpst_with_masks(prefect_api, capsys, samples, tmp_path):

@@ -247,3 +247,52 @@ def test_the_output_comes_back_at_the_photos_size_or_the_size_asked_for(prefect_
     assert {n for n, s in capped["stages"].items() if not s["cached"]} == {"upsample", "score"}
     working = stylize_pair(config=settings(48, method="gatys", optimizer=optimizer), **common)
     assert Image.open(tmp_path / "o.jpg").size == (48, 32) and "upsample" not in working["stages"]
+
+
+def test_an_artifact_corrupted_on_disk_is_computed_again_with_a_warning(prefect_api, samples, tmp_path, caplog):
+    """Random bytes of the same size in the prepared content and style: the next run whose stages
+    read them discards them, warns, and computes them again, instead of failing on every run."""
+    import os
+
+    common = dict(
+        content=str(samples / "rocket.jpg"),
+        style=str(samples / "coffee.jpg"),
+        output=str(tmp_path / "o.png"),
+        artifact_root=str(tmp_path / "a"),
+    )
+    first = stylize_pair(config=settings(48, method="gatys", optimizer={"iterations": 2}), **common)
+    prepared = tmp_path / "a" / "prepare" / first["stages"]["prepare_content"]["key"] / "image.png"
+    style = tmp_path / "a" / "prepare" / first["stages"]["prepare_style"]["key"] / "image.png"
+    for path in (prepared, style):
+        path.write_bytes(os.urandom(path.stat().st_size))
+    again = stylize_pair(config=settings(48, method="gatys", optimizer={"iterations": 3}), **common)
+    for name in ("prepare_content", "prepare_style"):
+        assert again["stages"][name]["digest"] == first["stages"][name]["digest"]
+    assert not again["stages"]["optimize"]["cached"]
+    assert "image.png does not match its recorded sha256" in caplog.text
+    assert "prepare artifact" in caplog.text and "computing it again" in caplog.text
+    assert Image.open(prepared).size == (48, 32) and max(Image.open(style).size) == 48
+
+
+def test_the_recorded_final_loss_is_the_kept_images_and_animation_is_reported(prefect_api, samples, tmp_path, caplog):
+    """From the content, L-BFGS's third evaluation overshoots (about 1e9 times the loss); the
+    image kept is the best one, and so is the loss recorded. The style is an animated PNG: its
+    first frame is used, and the log says so."""
+    coffee = Image.open(samples / "coffee.jpg").convert("RGB")
+    animated = tmp_path / "anim.png"
+    coffee.save(animated, save_all=True, append_images=[coffee.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
+    sidecar = stylize_pair(
+        content=str(samples / "rocket.jpg"),
+        style=str(animated),
+        output=str(tmp_path / "o.png"),
+        config=settings(
+            64, method="gatys", optimizer={"iterations": 3, "init": "content", "scales": 1, "tolerance": 0}
+        ),
+        artifact_root=str(tmp_path / "a"),
+    )
+    ref = ArtifactStore(str(tmp_path / "a")).get("optimize", sidecar["stages"]["optimize"]["key"])
+    history = json.loads((tmp_path / "a" / "optimize" / ref.key / "history.json").read_text())
+    losses = [h["loss"] for h in history]
+    assert len(losses) == 3 and losses[-1] > 1e4 * min(losses)  # the jump the report saw
+    assert ref.meta["final_loss"] == min(losses)
+    assert f"{animated} holds 2 frames; only the first is used" in caplog.text

@@ -281,6 +281,120 @@ def test_too_large_and_loading_untouched(monkeypatch):
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
 
 
+def _png_cut_short(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` 8-bit palette pixels, with a palette and
+    the first few rows of data: PIL opens it (lazily) and fails only when decoding."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (width + 1) * 4)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"PLTE", b"\x00" * 768) + chunk(b"IDAT", rows)
+
+
+def test_pils_own_decompression_bomb_warning_never_shows(recwarn, monkeypatch):
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 90_000_000)
+    monkeypatch.setattr(imageio, "physical_memory", lambda: None)
+    data = _png_cut_short(9500, 9500)  # 90.25 MP: over PIL's warning threshold (89.5 MP) and our cap
+    with pytest.raises(InputError, match=r"big.png: image too large \(9500x9500, over 90 megapixels\)"):
+        decode_image(data, "big.png")
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_the_pixel_cap_fits_the_machine_and_can_be_set(monkeypatch):
+    assert imageio.pixel_cap(2.5) == 2_500_000
+    monkeypatch.setattr(imageio, "physical_memory", lambda: 4 * 2**30)
+    assert imageio.pixel_cap() == int(4 * 2**30 * imageio.MEMORY_SHARE / imageio.BYTES_PER_PIXEL) < 100_000_000
+    monkeypatch.setattr(imageio, "physical_memory", lambda: 64 * 2**30)
+    assert imageio.pixel_cap() == imageio.MAX_PIXELS
+    with pytest.raises(InputError, match=r"s.png: image too large \(11x10, over 0.0001 megapixels\)"):
+        decode_image(_encode(Image.new("RGB", (11, 10))), "s.png", max_pixels=imageio.pixel_cap(1e-4))
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_size_with_its_own_shape_kept():
+    rng = np.random.default_rng(3)
+    small = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    img = Image.fromarray(small).resize((4000, 3000), Image.Resampling.BICUBIC)
+    exif = img.getexif()
+    exif[0x0112] = 6  # displayed portrait: 3000 wide, 4000 high
+    data = _encode(img, "JPEG", exif=exif, quality=90)
+    photo = imageio.decode_photo(data, "big.jpg", 256)
+    assert photo.shape == (4000, 3000) and photo.frames == 1
+    assert 2 * 256 <= max(photo.image.shape[:2]) < 4 * 256  # JPEG draft: decoded at a quarter
+    assert photo.image.shape[0] > photo.image.shape[1]  # upright
+    reduced = resize_long_side(photo.image, 256)
+    full = resize_long_side(decode_image(data, "big.jpg"), 256)
+    assert reduced.shape == full.shape and np.abs(reduced - full).mean() < 0.01
+
+
+def test_a_palette_png_is_reduced_before_it_is_widened():
+    arr = np.random.default_rng(4).integers(0, 4, (600, 900), dtype=np.uint8)
+    img = Image.fromarray(arr, "P")
+    img.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255] + [0] * 756)
+    photo = imageio.decode_photo(_encode(img), "p.png", 100)
+    assert photo.shape == (600, 900) and photo.image.shape == (150, 225, 3)  # reduced by 4, not 9
+    full = decode_image(_encode(img), "p.png")
+    np.testing.assert_allclose(resize_long_side(photo.image, 100), resize_long_side(full, 100), atol=0.06)
+
+
+@pytest.mark.parametrize("mode", ["I;16", "1"])
+def test_16_bit_and_bilevel_images_are_reduced_too(mode):
+    if mode == "1":
+        img = Image.new("1", (400, 300))
+        img.paste(1, (0, 0, 200, 300))
+    else:
+        img = Image.fromarray((np.arange(400 * 300).reshape(300, 400) % 65536).astype(np.uint16))
+    data = _encode(img)
+    reduced = decode_image(data, "m.png", long_side=50)
+    assert reduced.shape == (75, 100, 3)
+    assert abs(reduced.mean() - decode_image(data, "m.png").mean()) < 1e-3
+
+
+def test_an_animated_image_reports_its_frames():
+    frames = [Image.new("RGB", (32, 32), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    buf = io.BytesIO()
+    frames[0].save(buf, "PNG", save_all=True, append_images=frames[1:])
+    photo = imageio.decode_photo(buf.getvalue(), "anim.png", 16)
+    assert photo.frames == 3
+    np.testing.assert_allclose(photo.image[0, 0], [1, 0, 0])  # the first frame
+
+
+_PREPARE_PEAK = """
+import resource, sys, warnings
+warnings.simplefilter("default")
+from photostyle.core.artifacts import ArtifactStore
+from photostyle.tasks.prepare import prepare_image
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+ref = prepare_image.fn(sys.argv[1], 64, ArtifactStore(sys.argv[2]))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(ref.meta["original_shape"], ref.meta["shape"], (peak - before) // 1024)
+"""
+
+
+def test_a_100_megapixel_palette_png_is_prepared_in_little_memory_and_without_warnings(tmp_path):
+    """The photo of the report: a 12 KB palette PNG of 10000x9999 pixels took 3.4 GB."""
+    import subprocess
+    import sys
+
+    img = Image.new("P", (10000, 9999))
+    img.putpalette([i % 256 for i in range(768)])
+    img.paste(7, (0, 0, 5000, 5000))
+    img.save(tmp_path / "big.png")
+    del img
+    done = subprocess.run(
+        [sys.executable, "-c", _PREPARE_PEAK, str(tmp_path / "big.png"), str(tmp_path / "a")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    megabytes = int(done.stdout.split()[-1])
+    assert done.stdout.startswith("[9999, 10000] [64, 64]")
+    assert megabytes < 800, done.stdout  # the palette image (100 MB) and its RGB copy (300 MB) at most
+    assert "DecompressionBomb" not in done.stderr and "Warning" not in done.stderr, done.stderr
+
+
 # --- fsspec reads and writes ----------------------------------------------------------------
 
 
