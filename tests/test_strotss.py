@@ -162,3 +162,18 @@ def test_a_64px_pair_runs_through_the_flow(prefect_api, samples, tmp_path):
     content = resize_long_side(load_image(str(samples / "rocket.jpg")), 64)
     style = resize_long_side(load_image(str(samples / "coffee.jpg")), 64)
     assert style_distance(output, style) < style_distance(content, style)
+
+
+def test_the_command_line_selects_strotss_and_refuses_what_it_lacks():
+    from photostyle.core.errors import PhotostyleError
+    from photostyle.flows.cli import build_parser, config_from_args
+
+    def parse(*flags: str):
+        return config_from_args(build_parser().parse_args(["stylize", "c.jpg", "s.jpg", "-o", "o.png", *flags]))
+
+    config = parse("--method", "strotss", "--content-weight", "0.5", "--iterations", "250")
+    assert isinstance(config.method, strotss.StrotssConfig)
+    assert config.method.content_weight == 0.5 and config.optimizer.iterations == 250
+    assert {"segment", "group"} <= set(config.stages())  # regions guide it
+    with pytest.raises(PhotostyleError, match="--style-weight: not a setting of strotss"):
+        parse("--method", "strotss", "--style-weight", "10")
