@@ -88,7 +88,9 @@ class StrotssConfig(MethodConfig):
         description="Content weight alpha, the dial between content and style (STROTSS: 1.0); "
         "multiplied by 16 at 64 px and halved at each finer scale.",
     )
-    lr: float = Field(2e-3, gt=0, description="RMSprop learning rate on pixel values in [0, 1] (STROTSS: 2e-3).")
+    lr: float = Field(
+        2e-3, gt=0, description="RMSprop learning rate on the pyramid levels, pixels in [0, 1] (STROTSS: 2e-3)."
+    )
     last_lr: float = Field(1e-3, gt=0, description="RMSprop learning rate at the last scale (STROTSS: 1e-3).")
     samples: int = Field(
         1024, ge=16, description="Output positions whose features the losses compare each step (STROTSS: 1024)."
