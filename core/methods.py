@@ -81,7 +81,7 @@ class MethodSpec:
     description: str = ""
 
 
-METHODS: Registry[MethodSpec] = Registry("method", builtins=("photostyle.core.neural_style",))
+METHODS: Registry[MethodSpec] = Registry("method", builtins=("photostyle.core.neural_style", "photostyle.core.strotss"))
 
 
 def register_method(spec: MethodSpec) -> MethodSpec:

@@ -221,7 +221,7 @@ def _add_stylize(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "stylize",
         help="re-tone one photo like a style reference",
-        description="Stylise CONTENT like STYLE (Gatys or Deep Photo Style Transfer) "
+        description="Stylise CONTENT like STYLE (Gatys, Deep Photo Style Transfer or STROTSS) "
         "and write OUT plus OUT.json (parameters, scores, timings).",
     )
     p.add_argument("content", metavar="CONTENT", help="content photo (path or fsspec URL)")
