@@ -79,6 +79,9 @@ class MethodSpec:
     needs_regions: bool = False
     needs_laplacian: bool = False
     description: str = ""
+    #: The ``OptimizerConfig`` fields the method reads (None: all); the command line refuses a
+    #: flag for any other, so no setting is silently ignored.
+    optimizer_fields: frozenset[str] | None = None
 
 
 METHODS: Registry[MethodSpec] = Registry("method", builtins=("photostyle.core.neural_style", "photostyle.core.strotss"))

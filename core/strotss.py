@@ -443,5 +443,6 @@ register_method(
         run_strotss,
         needs_regions=True,
         description="STROTSS, style by relaxed optimal transport and self-similarity (Kolkin et al. 2019)",
+        optimizer_fields=frozenset({"iterations", "seed"}),
     )
 )

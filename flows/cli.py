@@ -208,13 +208,30 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Styl
     data = merge(base or {}, preset_settings(args.preset)) if "preset" in vars(args) else dict(base or {})
     data = merge(data, flags)
     try:
-        return StyleConfig.model_validate(data)
+        config = StyleConfig.model_validate(data)
     except ValidationError as exc:
         problems = []
         for path, message in validation_messages(exc):
             name = given[path].flag if path in given else path
             problems.append(f"{name}: {message}")
         raise PhotostyleError("; ".join(problems)) from None
+    _refuse_unused_optimizer_flags(config, given)
+    return config
+
+
+def _refuse_unused_optimizer_flags(config: StyleConfig, given: dict[str, Flag]) -> None:
+    """An optimiser flag the chosen method does not read is an error, not silently ignored."""
+    from photostyle.core.methods import method_spec
+
+    spec = method_spec(config.method)
+    if spec.optimizer_fields is None:
+        return
+    unused = [f.flag for p, f in given.items() if p.startswith("optimizer.") and p[10:] not in spec.optimizer_fields]
+    if unused:
+        reads = ", ".join(f"optimizer.{name}" for name in sorted(spec.optimizer_fields))
+        them = "it" if len(unused) == 1 else "them"
+        message = f"{spec.name} does not use {them} (of the optimiser, it reads {reads})"
+        raise PhotostyleError(f"{', '.join(unused)}: {message}")
 
 
 def _add_stylize(sub: argparse._SubParsersAction) -> None:

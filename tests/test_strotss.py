@@ -177,3 +177,6 @@ def test_the_command_line_selects_strotss_and_refuses_what_it_lacks():
     assert {"segment", "group"} <= set(config.stages())  # regions guide it
     with pytest.raises(PhotostyleError, match="--style-weight: not a setting of strotss"):
         parse("--method", "strotss", "--style-weight", "10")
+    with pytest.raises(PhotostyleError, match="--tolerance, --lr: strotss does not use them"):
+        parse("--method", "strotss", "--lr", "0.5", "--tolerance", "0.1")
+    assert parse("--method", "dpst", "--lr", "0.5").optimizer.lr == 0.5  # dpst reads them all
