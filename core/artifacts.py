@@ -50,19 +50,14 @@ def stage_key(stage: str, version: int, inputs: dict[str, str | None], params: d
     return sha256_hex(canonical_json(payload))[:32]
 
 
-def artifact_digest(files: dict[str, bytes], meta: dict) -> str:
-    """Digest of an artifact's content: its named files and the metadata downstream stages read
-    (both, so two artifacts that differ only in metadata never share a digest)."""
-    return digest_of(file_hashes(files), meta)
-
-
 def file_hashes(files: dict[str, bytes]) -> dict[str, str]:
     """The sha256 of each named file."""
     return {name: sha256_hex(data) for name, data in sorted(files.items())}
 
 
 def digest_of(hashes: dict[str, str], meta: dict) -> str:
-    """An artifact's digest from its files' sha256 and its metadata (see ``artifact_digest``)."""
+    """Digest of an artifact's content, from its files' sha256 and the metadata downstream stages
+    read (both, so two artifacts that differ only in metadata never share a digest)."""
     return sha256_hex(canonical_json({"files": dict(sorted(hashes.items())), "meta": meta}))[:32]
 
 

@@ -158,13 +158,12 @@ def _add_style_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def read_storage_options(text: str | dict | None) -> dict | None:
+def read_storage_options(text: str | None) -> dict | None:
     """The ``--storage-options`` value: a JSON object given inline, or read from a file with
-    ``@FILE`` (options already read are returned as they are, so checks can run again).
-    Credentials given inline draw a warning: other users see them in ``ps``, and the shell keeps
-    them in its history."""
-    if text is None or isinstance(text, dict):
-        return text
+    ``@FILE``. Credentials given inline draw a warning: other users see them in ``ps``, and the
+    shell keeps them in its history."""
+    if text is None:
+        return None
     if text.startswith("@"):
         try:
             text, where = Path(text[1:]).read_text(), f"{text[1:]}: "
@@ -378,11 +377,10 @@ def check_photo(uri: str, mask_uri: str | None, args: argparse.Namespace) -> Non
 
 
 def preflight(args: argparse.Namespace) -> None:
-    """Check the inputs before starting the flow, so bad input fails in one line (and fast: the
-    models load only once the inputs have passed)."""
+    """Check the inputs (after ``check_options``) before starting the flow, so bad input fails in
+    one line (and fast: the models load only once the inputs have passed)."""
     from photostyle.core.imageio import check_not_an_input, format_for
 
-    check_options(args)
     format_for(args.output)
     opts = args.storage_options
     check_not_an_input(args.output, [args.content, args.style, args.content_mask, args.style_mask], opts)
@@ -392,6 +390,7 @@ def preflight(args: argparse.Namespace) -> None:
 
 
 def _stylize(args: argparse.Namespace) -> int:
+    check_options(args)
     retrying(lambda: preflight(args), _storage_retry_notice)
     from photostyle.flows.stylize_pair import stylize_pair
 
@@ -412,13 +411,12 @@ def _stylize(args: argparse.Namespace) -> int:
 
 
 def preflight_batch(args: argparse.Namespace) -> None:
-    """Cheap checks before a batch starts: the options, the style (and its mask), the folders;
-    then the models. Photos themselves are checked in the run, where each bad one fails only its
-    own row."""
+    """Cheap checks before a batch starts (after ``check_options``): the style (and its mask), the
+    folders; then the models. Photos themselves are checked in the run, where each bad one fails
+    only its own row."""
     from photostyle.core.errors import InputError
     from photostyle.core.imageio import same_location, url_to_fs
 
-    check_options(args)
     if args.storage_block:
         check_resources(args)
         return  # the options live in a Prefect block: the flow reads them and checks the rest
@@ -439,6 +437,7 @@ def preflight_batch(args: argparse.Namespace) -> None:
 
 def _batch(args: argparse.Namespace) -> int:
     """Run (or rerun a stage of) a batch; exit 1 when any photo failed, after the summary."""
+    check_options(args)
     retrying(lambda: preflight_batch(args), _storage_retry_notice)
     from photostyle.flows.stylize_collection import stylize_collection
 
