@@ -46,6 +46,7 @@ PRESETS: dict[str, Preset] = {
             "paper",
             {
                 "size": 700,
+                "method": {"name": "dpst", "photo_weight": 1e4},
                 "optimizer": {"iterations": 1000, "init": "noise", "scales": 1, "tolerance": 0.0},
                 "finish": {"postprocess": "none"},
             },

@@ -76,6 +76,7 @@ def test_a_preset_stands_in_for_the_defaults_and_flags_override_it():
     paper = config_from_args(_parse("--preset", "paper"))
     assert (paper.size, paper.optimizer.iterations, paper.optimizer.init) == (700, 1000, "noise")
     assert paper.method.first_stage_iterations is None and paper.finish.postprocess == "none"
+    assert paper.method.photo_weight == 1e4  # DPST's lambda, not the default
     assert paper == preset_config("paper")
     fewer = config_from_args(_parse("--preset", "paper", "--iterations", "5", "--size", "300"))
     assert (fewer.size, fewer.optimizer.iterations, fewer.optimizer.init) == (300, 5, "noise")

@@ -180,3 +180,29 @@ def test_the_command_line_selects_strotss_and_refuses_what_it_lacks():
     with pytest.raises(PhotostyleError, match="--tolerance, --lr: strotss does not use them"):
         parse("--method", "strotss", "--lr", "0.5", "--tolerance", "0.1")
     assert parse("--method", "dpst", "--lr", "0.5").optimizer.lr == 0.5  # dpst reads them all
+
+
+def test_a_batch_runs_strotss_and_its_manifest_says_so(prefect_api, samples, tmp_path):
+    from PIL import Image
+
+    from photostyle.core.manifest import read_manifest
+    from photostyle.flows.stylize_collection import stylize_collection
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, size in (("a.png", (64, 48)), ("b.png", (48, 64))):
+        Image.open(samples / "chelsea.jpg").convert("RGB").resize(size).save(folder / name)
+    method = {"name": "strotss", "samples": 128, "style_samples": 256}
+    summary = stylize_collection(
+        input_uri=str(folder),
+        style=str(samples / "coffee.jpg"),
+        output_uri=str(tmp_path / "out"),
+        config=settings(64, method=method, optimizer={"iterations": 2}),
+    )
+    assert summary["ok"] == 2 and summary["failed"] == 0
+    rows = read_manifest(str(tmp_path / "out")).to_pylist()
+    assert sorted(r["input_uri"].rsplit("/", 1)[-1] for r in rows) == ["a.png", "b.png"]
+    for row in rows:
+        assert row["status"] == "ok" and json.loads(row["params"])["method"]["name"] == "strotss"
+        assert 0 < row["structure"] <= 1 and row["style_distance"] > 0
+        assert load_image(row["output_uri"]).shape[:2] == ((48, 64) if row["input_uri"].endswith("a.png") else (64, 48))

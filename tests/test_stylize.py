@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from photostyle.core.config import StyleConfig
+from photostyle.core.config import DPSTConfig, StyleConfig
 from photostyle.core.laplacian import matting_laplacian
 from photostyle.core.stylize import stylize
 
@@ -56,7 +56,8 @@ def test_dpst_runs_two_stages_with_masks_and_laplacian():
     assert "photorealism" in result.history[-1] and "photorealism" not in result.history[0]
     assert "masked_gram" in result.history[0]
     # the per-pixel terms' weights are given per 700x466 pixels
-    assert result.terms["photorealistic"]["photorealism"] == pytest.approx(1e4 * 700 * 466 / (48 * 64))
+    weight = DPSTConfig().photo_weight
+    assert result.terms["photorealistic"]["photorealism"] == pytest.approx(weight * 700 * 466 / (48 * 64))
     assert result.terms["segmented"]["content"] == 5.0
     assert progress[-1].stage == "photorealistic" and progress[-1].total == 5
 
