@@ -31,7 +31,7 @@ apply_prefect_defaults()
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from photostyle.core.artifacts import ArtifactStore  # noqa: E402
-from photostyle.core.config import StyleConfig  # noqa: E402
+from photostyle.core.config import DPST_PHOTO_WEIGHT, StyleConfig  # noqa: E402
 from photostyle.core.imageio import load_image, resize_to  # noqa: E402
 from photostyle.core.metrics import score_all  # noqa: E402
 from photostyle.flows.cli import add_settings_flags, config_from_args  # noqa: E402
@@ -46,7 +46,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 #: Version 0.2's benchmark settings, which ``--compare`` runs beside the settings asked for.
 V02_BENCHMARK = {
     "size": 256,
-    "method": {"name": "dpst", "photo_weight": 1e4},
+    "method": {"name": "dpst", "photo_weight": DPST_PHOTO_WEIGHT},
     "optimizer": {"iterations": 200, "init": "transfer", "scales": 1, "tolerance": 0.0},
     "finish": {"postprocess": "affine"},
     "upsample": {"output_size": "working"},

@@ -87,6 +87,10 @@ class GatysConfig(NeuralStyleConfig):
     name: Literal["gatys"] = "gatys"
 
 
+#: DPST's photorealism weight lambda (per 700x466 pixels), as published.
+DPST_PHOTO_WEIGHT = 1e4
+
+
 class DPSTConfig(NeuralStyleConfig):
     """Deep Photo Style Transfer: per-region style, then the matting-Laplacian photorealism term."""
 

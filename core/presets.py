@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from photostyle.core.config import StyleConfig
+from photostyle.core.config import DPST_PHOTO_WEIGHT, StyleConfig
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ PRESETS: dict[str, Preset] = {
             "paper",
             {
                 "size": 700,
-                "method": {"name": "dpst", "photo_weight": 1e4},
+                "method": {"name": "dpst", "photo_weight": DPST_PHOTO_WEIGHT},
                 "optimizer": {"iterations": 1000, "init": "noise", "scales": 1, "tolerance": 0.0},
                 "finish": {"postprocess": "none"},
             },
