@@ -61,27 +61,37 @@ def _ref(store: ArtifactStore, stage: str, stages: dict):
     return found
 
 
-def run_pair(k: int, args: argparse.Namespace, config: StyleConfig, label: str = "") -> dict:
-    """Run one pair through the flow and score the published DPST result the same way."""
+def run_flow(k: int, args: argparse.Namespace, config: StyleConfig, label: str = "") -> dict:
+    """Run one pair through the ``stylize-pair`` flow with its hand masks; its sidecar."""
     data = Path(args.data)
-    out = Path(args.out) / f"out{k}{label}.png"
-    sidecar = stylize_pair(
+    return stylize_pair(
         content=str(data / "input" / f"in{k}.png"),
         style=str(data / "style" / f"tar{k}.png"),
-        output=str(out),
+        output=str(Path(args.out) / f"out{k}{label}.png"),
         content_mask=str(data / "segmentation" / f"in{k}.png"),
         style_mask=str(data / "segmentation" / f"tar{k}.png"),
         config=config,
         artifact_root=str(Path(args.out) / "artifacts"),
     )
+
+
+def score_image(args: argparse.Namespace, stages: dict, image_path: Path) -> dict:
+    """Scores of the image at ``image_path``, resized to the working size, over the paired regions
+    and with the matting Laplacian of the run whose sidecar ``stages`` are given."""
     store = ArtifactStore(str(Path(args.out) / "artifacts"))
-    stages = sidecar["stages"]
     content = store.read_image(_ref(store, "prepare", {"prepare": stages["prepare_content"]}))
     style = store.read_image(_ref(store, "prepare", {"prepare": stages["prepare_style"]}))
     pairs = load_pairs(store, _ref(store, "group", stages))
     lap = load_laplacian(store, _ref(store, "laplacian", stages))
-    published = resize_to(load_image(str(data / "reference" / f"best{k}_t_1000.png")), content.shape[:2])
-    theirs = score_all(content, style, published, lap, pairs.content_masks, pairs.style_masks).to_dict()
+    image = resize_to(load_image(str(image_path)), content.shape[:2])
+    return score_all(content, style, image, lap, pairs.content_masks, pairs.style_masks).to_dict()
+
+
+def run_pair(k: int, args: argparse.Namespace, config: StyleConfig, label: str = "") -> dict:
+    """Run one pair through the flow and score the published DPST result the same way."""
+    sidecar = run_flow(k, args, config, label)
+    stages = sidecar["stages"]
+    theirs = score_image(args, stages, Path(args.data) / "reference" / f"best{k}_t_1000.png")
     seconds = {s: stages[s]["seconds"] if s in stages else 0.0 for s in STAGES}
     return {"pair": k, "seconds": seconds, "ours": sidecar["scores"], "dpst": theirs, "device": sidecar["device"]}
 

@@ -21,14 +21,15 @@ import sys
 import time
 from pathlib import Path
 
-from dpst_quality import DEFAULT_DATA, METRICS, PAIRS, run_pair
+from dpst_quality import DEFAULT_DATA, METRICS, PAIRS, run_flow, score_image
 
 from photostyle.core.config import StyleConfig
 
-#: label -> partial settings; every method's other settings are its defaults.
+#: label -> partial settings; every method's other settings are its defaults. The first runs the
+#: segment, group and Laplacian stages whose hand regions and Laplacian score every method.
 METHODS = {
-    "gatys": {"method": {"name": "gatys"}},
     "dpst": {"method": {"name": "dpst"}},
+    "gatys": {"method": {"name": "gatys"}},
     "strotss": {"method": {"name": "strotss"}},
     "strotss, no finishing": {"method": {"name": "strotss"}, "finish": {"postprocess": "none"}},
 }
@@ -43,6 +44,13 @@ def configs(size: int, iterations: int | None, device: str) -> dict[str, StyleCo
             settings["optimizer"] = {"iterations": iterations}
         out[label] = StyleConfig.model_validate(settings)
     return out
+
+
+def method_row(k: int, args: argparse.Namespace, config: StyleConfig, label: str) -> dict:
+    """One method's run of pair ``k``: its sidecar's stages, optimisation seconds and device."""
+    sidecar = run_flow(k, args, config, label)
+    stages = sidecar["stages"]
+    return {"pair": k, "stages": stages, "optimize_s": stages["optimize"]["seconds"], "device": sidecar["device"]}
 
 
 def table_row(label: str, rows: list[dict], key: str, seconds: str) -> str:
@@ -91,13 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     for k in (int(x) for x in args.pairs.split(",")):
         for i, label in enumerate(labels):
-            rows[label].append(run_pair(k, args, settings[label], f"-{i}"))
+            rows[label].append(method_row(k, args, settings[label], f"-{i}"))
+        reference = rows[labels[0]][-1]["stages"]
+        for i, label in enumerate(labels):
+            rows[label][-1]["ours"] = score_image(args, reference, Path(args.out) / f"out{k}-{i}.png")
+        rows[labels[0]][-1]["dpst"] = score_image(args, reference, Path(args.data) / "reference" / f"best{k}_t_1000.png")
         print(f"pair {k} done ({time.perf_counter() - start:.0f} s elapsed)", file=sys.stderr, flush=True)
     print(f"# {args.size} px, pairs {args.pairs}, device {rows[labels[0]][0]['device']}")
     print("| method | structure | photorealism x1e4 | style distance | optimize seconds |")
     print("|---|---|---|---|---|")
     for label in labels:
-        secs = statistics.median(r["seconds"]["optimize"] for r in rows[label])
+        secs = statistics.median(r["optimize_s"] for r in rows[label])
         print(table_row(label, rows[label], "ours", f"{secs:.1f}"))
     print(table_row("published DPST", rows[labels[0]], "dpst", ""))
     picture(rows, Path(args.data), Path(args.out), labels, Path(args.picture))
