@@ -61,15 +61,18 @@ def _ref(store: ArtifactStore, stage: str, stages: dict):
     return found
 
 
-def run_flow(k: int, args: argparse.Namespace, config: StyleConfig, label: str = "") -> dict:
-    """Run one pair through the ``stylize-pair`` flow with its hand masks; its sidecar."""
+def run_flow(
+    k: int, args: argparse.Namespace, config: StyleConfig, label: str = "", style_mask: Path | None = None
+) -> dict:
+    """Run one pair through the ``stylize-pair`` flow with its hand masks (or another style mask);
+    its sidecar."""
     data = Path(args.data)
     return stylize_pair(
         content=str(data / "input" / f"in{k}.png"),
         style=str(data / "style" / f"tar{k}.png"),
         output=str(Path(args.out) / f"out{k}{label}.png"),
         content_mask=str(data / "segmentation" / f"in{k}.png"),
-        style_mask=str(data / "segmentation" / f"tar{k}.png"),
+        style_mask=str(style_mask or data / "segmentation" / f"tar{k}.png"),
         config=config,
         artifact_root=str(Path(args.out) / "artifacts"),
     )
