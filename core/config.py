@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from photostyle.core.artifacts import STAGES
 from photostyle.core.finish import DPST_FILTER_RADIUS, needs_finishing
@@ -37,6 +37,7 @@ from photostyle.core.regions import DEFAULT_MIN_SHARE
 from photostyle.core.registry import OneOf, Settings, rebuild_on_change
 from photostyle.core.segmentation import SEGMENTERS, SegmenterConfig, weights_spec
 from photostyle.core.upsample import DEFAULT_EPS, DEFAULT_RADIUS
+from photostyle.core.weights import parse_spec
 
 #: VGG-19 layers by the papers' names (``conv4_2`` is the ReLU activation of that convolution).
 VGGLayer = Literal[
@@ -264,6 +265,19 @@ class ScoringConfig(Settings):
     style_projections: int = Field(
         64, ge=1, le=4096, description="Random directions of the sliced Wasserstein style distance."
     )
+    nima_weights: str = Field(
+        "bundled",
+        description="The NIMA model of the nima_mean and nima_std scores: bundled (the technical-quality "
+        "model in data/nima; a worker's PHOTOSTYLE_NIMA_WEIGHTS replaces it), none, or URI#sha256=HEX of "
+        "a published VGG-16 or MobileNet-V2 NIMA.",
+    )
+
+    @field_validator("nima_weights")
+    @classmethod
+    def _known_or_has_sha256(cls, value: str) -> str:
+        if value not in ("bundled", "none"):
+            parse_spec(value, "NIMA weights")
+        return value
 
 
 class StyleConfig(Settings):
@@ -304,6 +318,12 @@ class StyleConfig(Settings):
         default_factory=UpsampleConfig, description="The output's resolution and how it is reached."
     )
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="The scores.")
+
+    @model_validator(mode="after")
+    def _nima_term_has_a_model(self) -> StyleConfig:
+        if self.method.nima_weight > 0 and self.scoring.nima_weights == "none":
+            raise ValueError("method.nima_weight needs a NIMA model, but scoring.nima_weights is none")
+        return self
 
     def stages(self) -> tuple[str, ...]:
         """The stages a photo goes through with these settings: segment and group only for a

@@ -38,7 +38,9 @@ SCHEMA = pa.schema(
         pa.field("structure", pa.float64()),
         pa.field("photorealism", pa.float64()),
         pa.field("style_distance", pa.float64()),
-        pa.field("nima", pa.float64()),
+        pa.field("nima_mean", pa.float64()),
+        pa.field("nima_std", pa.float64()),
+        pa.field("nima_model", pa.string()),
         pa.field("seconds", pa.map_(pa.string(), pa.float64())),  # compute seconds in this run
         pa.field("cached_stages", pa.list_(pa.string())),
         pa.field("status", pa.string()),
@@ -51,6 +53,10 @@ SCHEMA = pa.schema(
         pa.field("worker", pa.string()),  # host:pid of the process that ran the photo
     ]
 )
+
+
+#: The columns a result's scores fill.
+SCORE_COLUMNS = ("structure", "photorealism", "style_distance", "nima_mean", "nima_std", "nima_model")
 
 
 def manifest_uri(output_uri: str) -> str:
@@ -86,7 +92,7 @@ def sidecar_row(sidecar: dict, mask_uri: str | None = None) -> dict:
         "params": canonical_json(sidecar["params"]).decode(),
         "stage_keys": {name: s["key"] for name, s in stages.items()},
         "output_uri": sidecar["output"],
-        **{name: scores.get(name) for name in ("structure", "photorealism", "style_distance", "nima")},
+        **{name: scores.get(name) for name in SCORE_COLUMNS},
         "seconds": {name: 0.0 if s["cached"] else float(s["seconds"] or 0.0) for name, s in stages.items()},
         "cached_stages": cached,
         "status": "ok" if fresh else "cached",

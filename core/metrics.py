@@ -202,12 +202,14 @@ def photorealism(output: np.ndarray, laplacian) -> float:
 
 @dataclass
 class Scores:
-    """The scores of one result; ``nima`` is None when no NIMA weights are configured."""
+    """The scores of one result; the NIMA scores are None when no NIMA model scored it."""
 
     structure: float
     photorealism: float
     style_distance: float
-    nima: float | None = None
+    nima_mean: float | None = None
+    nima_std: float | None = None
+    nima_model: str | None = None
 
     def to_dict(self) -> dict[str, float | None]:
         """Plain dict, for the manifest and Prefect artifacts."""
@@ -223,8 +225,8 @@ def score_all(
     style_masks: np.ndarray | None = None,
     config: ScoringConfig | None = None,
 ) -> Scores:
-    """All metrics of one result (NIMA left None: it needs weights, scored elsewhere); without
-    masks the style distance is over the whole images."""
+    """The metrics of one result that compare it with its inputs (NIMA, which reads the result
+    alone, is ``core/nima.py``'s); without masks the style distance is over the whole images."""
     projections = (config or ScoringConfig()).style_projections
     return Scores(
         structure=structure(content, output),

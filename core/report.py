@@ -18,8 +18,10 @@ def thumbnail_data_uri(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(encode_image(small, "jpeg", 85)).decode()
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
+def _fmt(value: float | str | None) -> str:
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else f"{value:.4g}"
 
 
 def pair_markdown(title: str, images: dict[str, np.ndarray], scores: dict, facts: dict[str, str]) -> str:
@@ -40,6 +42,8 @@ def collection_rows(rows: list[dict]) -> list[dict]:
             "structure": _fmt(r.get("structure")),
             "photorealism": _fmt(r.get("photorealism")),
             "style_distance": _fmt(r.get("style_distance")),
+            "nima_mean": _fmt(r.get("nima_mean")),
+            "nima_std": _fmt(r.get("nima_std")),
             "output": r.get("output_uri") if r["status"] != "failed" else "",
             "error": r.get("error") or "",
         }

@@ -28,6 +28,7 @@ from photostyle.core.interrupt import request_stop, stop_requested
 from photostyle.core.presets import PRESETS, merge, preset_settings
 from photostyle.core.registry import OneOf
 from photostyle.flows.prefect_env import apply_prefect_defaults
+from photostyle.flows.score_command import add_score_command, run_score
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ FLAGS = (
     Flag("--style-weight", "method.style_weight", "X"),
     Flag("--tv-weight", "method.tv_weight", "X"),
     Flag("--photo-weight", "method.photo_weight", "X"),
+    Flag("--nima-weight", "method.nima_weight", "W"),
     Flag("--postprocess", "finish.postprocess"),
     Flag("--affine-radius", "finish.affine_radius", "N"),
     Flag("--output-size", "upsample.output_size", "full|working|N"),
@@ -68,6 +70,7 @@ FLAGS = (
     Flag("--regions", "segmentation.segmenter.regions", "N"),
     Flag("--segmentation-weights", "segmentation.segmenter.weights", "URI#sha256=HEX", variant="ade20k"),
     Flag("--group-threshold", "segmentation.grouping.threshold", "T"),
+    Flag("--nima-weights", "scoring.nima_weights", "bundled|none|URI#sha256=HEX"),
     Flag("--seed", "optimizer.seed", "N"),
     Flag("--device", "device"),
     Flag("--max-megapixels", "max_megapixels", "X"),
@@ -313,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stylize(sub)
     _add_batch(sub, "batch")
     _add_batch(sub, "rerun")
+    add_score_command(sub)
     return parser
 
 
@@ -351,9 +355,9 @@ def check_resources(args: argparse.Namespace) -> None:
         load_weights(args.config.weights)
     except RuntimeError as exc:  # torchvision weights neither cached nor downloadable
         raise PhotostyleError(str(exc)) from None
-    from photostyle.flows.segmentation import resolve_segmentation
+    from photostyle.flows.scoring import resolve_models
 
-    resolve_segmentation(args.config, None if getattr(args, "storage_block", None) else args.storage_options)
+    resolve_models(args.config, None if getattr(args, "storage_block", None) else args.storage_options)
     if args.config.device == "cuda":
         from photostyle.core.device import resolve_device
 
@@ -404,7 +408,9 @@ def _stylize(args: argparse.Namespace) -> int:
             artifact_root=args.artifacts,
             **options,
         )
-    scores = ", ".join(f"{k} {v:.4g}" for k, v in sidecar["scores"].items() if v is not None)
+    scores = ", ".join(
+        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in sidecar["scores"].items() if v is not None
+    )
     seconds = sum(s["seconds"] or 0 for s in sidecar["stages"].values() if not s["cached"])
     print(f"wrote {sidecar['output']} ({scores}; {seconds:.1f} s of stage work)")
     return 0
@@ -468,7 +474,7 @@ def _batch(args: argparse.Namespace) -> int:
     return 1 if summary["failed"] else 0
 
 
-COMMANDS = {"stylize": _stylize, "batch": _batch, "rerun": _batch}
+COMMANDS = {"stylize": _stylize, "batch": _batch, "rerun": _batch, "score": run_score}
 
 #: Seconds a command has to stop after Ctrl-C (recording the run as crashed, stopping its threads
 #: and the temporary API) before it exits regardless; a second Ctrl-C exits at once.

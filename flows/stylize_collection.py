@@ -25,7 +25,7 @@ from photostyle.core.config import StyleConfig
 from photostyle.core.errors import InputError
 from photostyle.core.imageio import absolute_uri, same_location, sweep_temp_files
 from photostyle.core.manifest import failed_row, manifest_uri, now_utc
-from photostyle.flows.segmentation import resolve_segmentation
+from photostyle.flows.scoring import resolve_models
 from photostyle.flows.storage import resolve_storage_options
 from photostyle.tasks.caching import result_storage_for
 from photostyle.tasks.manifest import write_manifest
@@ -135,7 +135,7 @@ def stylize_collection(
     if concurrency < 1:
         raise InputError("concurrency", f"must be at least 1, not {concurrency}")
     options = resolve_storage_options(storage_options, storage_block)
-    config = resolve_segmentation(config, options)
+    config = resolve_models(config, options)
     if rerun_stage and rerun_stage not in config.stages():
         raise InputError("rerun_stage", f"these settings skip the {rerun_stage} stage; there is nothing to rerun")
     input_uri, output_uri = absolute_uri(input_uri, options), absolute_uri(output_uri, options)

@@ -12,7 +12,7 @@ from prefect import flow
 from photostyle.core.artifacts import DEFAULT_ARTIFACT_ROOT, ArtifactStore
 from photostyle.core.config import StyleConfig
 from photostyle.core.imageio import check_not_an_input
-from photostyle.flows.segmentation import resolve_segmentation
+from photostyle.flows.scoring import resolve_models
 from photostyle.flows.storage import resolve_storage_options
 from photostyle.tasks.caching import result_storage_for
 from photostyle.tasks.photo import Run, prepare_style, stylize_photo
@@ -54,7 +54,7 @@ def stylize_pair(
     options = resolve_storage_options(storage_options, storage_block)
     check_not_an_input(output, [content, style, content_mask, style_mask], options)
     store = ArtifactStore(artifact_root, options)
-    run = Run(store, result_storage_for(store), resolve_segmentation(config, options), options)
+    run = Run(store, result_storage_for(store), resolve_models(config, options), options)
     sidecar = stylize_photo(run, content, output, prepare_style(run, style, style_mask), content_mask)
     report_pair(sidecar, store)
     return sidecar

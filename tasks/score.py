@@ -1,4 +1,5 @@
-"""Stage ``score``: quality metrics of the result (NIMA slot left empty until its model exists)."""
+"""Stage ``score``: quality metrics of the result: structure, photorealism and style distance
+against its inputs, and NIMA's predicted quality score of the result alone."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ from prefect import task
 
 from photostyle.core.artifacts import ArtifactRef, ArtifactStore, canonical_json, stage_key
 from photostyle.core.config import ScoringConfig
+from photostyle.core.device import resolve_device
 from photostyle.core.imageio import resize_to
 from photostyle.core.metrics import score_all
+from photostyle.core.nima import ANALYSIS_SIDE, load_nima, nima_scores, weights_setting
 from photostyle.tasks.group import load_pairs
 from photostyle.tasks.laplacian import load_laplacian
 from photostyle.tasks.options import cached_stage
 
 STAGE = "score"
-VERSION = 3
+VERSION = 4
 
 
 def score_key(
@@ -32,7 +35,8 @@ def score_key(
         "output": output.digest,
         "regions": regions.digest if regions is not None else None,
     }
-    return stage_key(STAGE, VERSION, inputs, config.model_dump(mode="json"))
+    settings = config.model_dump(mode="json") | {"nima_weights": weights_setting(config.nima_weights)}
+    return stage_key(STAGE, VERSION, inputs, settings)
 
 
 def _key(inputs: dict) -> str:
@@ -55,10 +59,12 @@ def score(
     store: ArtifactStore,
     config: ScoringConfig,
     regions: ArtifactRef | None = None,
+    device: str = "cpu",
     refresh: bool = False,
 ) -> ArtifactRef:
     """Structure, photorealism and style distance (per paired region, when there are regions) of
-    the result, at the working size (a larger result is resized to it first)."""
+    the result at the working size (a larger result is resized to it first), and its NIMA mean
+    and standard deviation (the model reads it at up to ``ANALYSIS_SIDE``)."""
 
     def compute() -> tuple[dict[str, bytes], dict]:
         masks = (None, None)
@@ -74,6 +80,10 @@ def score(
             *masks,
             config=config,
         ).to_dict()
+        spec = weights_setting(config.nima_weights)
+        if spec is not None:
+            model = load_nima(spec, resolve_device(device))
+            scores |= nima_scores(model, store.read_image(output, long_side=ANALYSIS_SIDE))
         return {"scores.json": canonical_json(scores)}, {"scores": scores}
 
     key = score_key(content, style, laplacian, output, config, regions)

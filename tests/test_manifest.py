@@ -16,7 +16,14 @@ SIDECAR = {
         "style_sha256": "s" * 64,
     },
     "params": {"iterations": 5},
-    "scores": {"structure": 0.7, "photorealism": 1e-4, "style_distance": 2.5, "nima": None},
+    "scores": {
+        "structure": 0.7,
+        "photorealism": 1e-4,
+        "style_distance": 2.5,
+        "nima_mean": 6.2,
+        "nima_std": 1.4,
+        "nima_model": "photostyle-technical:0123456789ab",
+    },
     "stages": {
         "prepare_content": {"key": "k1", "seconds": 0.5, "cached": True},
         "optimize": {"key": "k2", "seconds": 3.0, "cached": False},
@@ -33,6 +40,7 @@ def test_rows_from_sidecars_and_failures():
     assert row["status"] == "ok" and row["seconds"] == {"prepare_content": 0.0, "optimize": 3.0}
     assert row["stage_keys"] == {"prepare_content": "k1", "optimize": "k2"}
     assert row["cached_stages"] == ["prepare_content"]
+    assert (row["nima_mean"], row["nima_std"], row["nima_model"]) == (6.2, 1.4, "photostyle-technical:0123456789ab")
     all_cached = {
         **SIDECAR,
         "published": False,
@@ -60,6 +68,7 @@ def test_parts_are_read_back_as_one_dataset(tmp_path):
     table = read_manifest(out)
     assert table.schema == SCHEMA and table.num_rows == 2
     assert sorted(table.column("status").to_pylist()) == ["failed", "ok"]
+    assert sorted(table.column("nima_mean").to_pylist(), key=str) == [6.2, None]
     plain = ds.dataset(str(tmp_path / "out" / "_manifest"), format="parquet").to_table()
     assert plain.num_rows == 2 and "stage_keys" in plain.column_names
     assert read_manifest(str(tmp_path / "nothing")).num_rows == 0
@@ -70,3 +79,14 @@ def test_unknown_columns_and_statuses_are_refused(tmp_path):
         write_part(str(tmp_path), [{"status": "ok", "colour": "red"}], "p")
     with pytest.raises(ValueError, match="unknown status"):
         write_part(str(tmp_path), [{"status": "done"}], "p")
+
+
+def test_a_part_written_before_the_nima_columns_reads_back_with_them_empty(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    old = pa.table({"status": ["ok"], "input_uri": ["a.jpg"], "nima": pa.array([None], pa.float64())})
+    (tmp_path / "out" / "_manifest").mkdir(parents=True)
+    pq.write_table(old, tmp_path / "out" / "_manifest" / "old.parquet")
+    table = read_manifest(str(tmp_path / "out"))
+    assert table.num_rows == 1 and table.column("nima_mean").to_pylist() == [None]

@@ -205,8 +205,8 @@ def test_score_all_and_to_dict():
     scores = score_all(content, style, content, grid_laplacian(24, 30))
     assert isinstance(scores, Scores)
     d = scores.to_dict()
-    assert set(d) == {"structure", "photorealism", "style_distance", "nima"}
-    assert d["structure"] == pytest.approx(1.0) and d["nima"] is None
+    assert set(d) == {"structure", "photorealism", "style_distance", "nima_mean", "nima_std", "nima_model"}
+    assert d["structure"] == pytest.approx(1.0) and d["nima_mean"] is None
     assert d["style_distance"] > 0 and d["photorealism"] > 0
 
 
