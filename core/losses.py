@@ -104,6 +104,7 @@ class LossContext:
     content_masks: torch.Tensor | None = None
     style_masks: torch.Tensor | None = None
     laplacian: torch.Tensor | None = None
+    nima: object | None = None
 
 
 class LossTerm(Protocol):
@@ -205,12 +206,30 @@ class PhotorealismTerm:
         return photorealism_loss(image[0] / 255.0, self.laplacian)
 
 
+class NimaTerm:
+    """NIMA's quality term (Automated DPST): 10 minus the mean score the model predicts for the
+    output, differentiable through the model."""
+
+    layers: tuple[str, ...] = ()
+
+    def __init__(self, ctx: LossContext):
+        if ctx.nima is None:
+            raise ValueError("the NIMA term needs a NIMA model")
+        self.nima = ctx.nima
+
+    def __call__(self, image: torch.Tensor, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        from photostyle.core.nima import quality_loss
+
+        return quality_loss(self.nima, image / 255.0)
+
+
 for _spec in (
     LossSpec("content", ContentTerm, description="content features (Gatys)"),
     LossSpec("gram", GramTerm, description="Gram matrices of the whole style image (Gatys)"),
     LossSpec("masked_gram", MaskedGramTerm, description="Gram matrices per paired region (DPST)"),
     LossSpec("tv", TVTerm, per_pixel=True, description="total variation"),
     LossSpec("photorealism", PhotorealismTerm, per_pixel=True, description="matting Laplacian (DPST)"),
+    LossSpec("nima", NimaTerm, description="10 minus NIMA's mean score (Automated DPST)"),
 ):
     register_loss(_spec)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import Field
 
 from photostyle.core.registry import Registry, Settings
 
@@ -27,6 +28,12 @@ class MethodConfig(Settings):
     """Base of a method's settings; ``name`` selects the method in ``METHODS``."""
 
     name: str
+    nima_weight: float = Field(
+        0.0,
+        ge=0,
+        description="Weight W of NIMA's quality term W x (10 - mean score) in the objective (Automated "
+        "DPST), through the NIMA model of scoring.nima_weights; 0 leaves it out.",
+    )
 
 
 @dataclass
@@ -44,13 +51,15 @@ class Progress:
 class MethodInputs:
     """What a method optimises from: images HxWx3 float32 in [0, 1]; region weights (K,H,W) and
     (K,Hs,Ws) in [0, 1] pairing content region k with style region k (None for methods without
-    regions); the content's matting Laplacian (None unless the method needs it)."""
+    regions); the content's matting Laplacian (None unless the method needs it); the NIMA model
+    (``core.nima.NimaModel``) of the quality term (None unless ``nima_weight`` is set)."""
 
     content: np.ndarray
     style: np.ndarray
     content_masks: np.ndarray | None = None
     style_masks: np.ndarray | None = None
     laplacian: scipy.sparse.csr_matrix | None = None
+    nima: Any = None
 
 
 @dataclass
@@ -107,6 +116,8 @@ def run_method(
 ) -> StyleResult:
     """Run the method ``method`` names on ``inputs``, checking that it got what it needs."""
     spec = method_spec(method)
+    if method.nima_weight > 0 and inputs.nima is None:
+        raise ValueError("nima_weight needs a NIMA model in the inputs")
     if spec.needs_laplacian and inputs.laplacian is None:
         raise ValueError(f"method {spec.name!r} needs the content's matting Laplacian")
     masks = (inputs.content_masks, inputs.style_masks)

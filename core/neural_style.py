@@ -79,7 +79,12 @@ def _rescaled(inputs: MethodInputs, shape: tuple[int, int]) -> MethodInputs:
     content = resize_to(inputs.content, shape)
     laplacian = matting_laplacian(content) if inputs.laplacian is not None else None
     return MethodInputs(
-        content, style, masks(inputs.content_masks, shape), masks(inputs.style_masks, style.shape), laplacian
+        content,
+        style,
+        masks(inputs.content_masks, shape),
+        masks(inputs.style_masks, style.shape),
+        laplacian,
+        inputs.nima,
     )
 
 
@@ -108,11 +113,19 @@ def _solve(
         method.style_layers,
         torch.from_numpy(cmasks).to(dev),
         torch.from_numpy(smasks).to(dev),
+        nima=inputs.nima,
     )
     scale = pixel_scale(method, inputs.content.shape)
     style_term = "masked_gram" if photorealistic else "gram"
     terms = weighted_terms(
-        ctx, {"content": method.content_weight, style_term: method.style_weight, "tv": method.tv_weight}, scale
+        ctx,
+        {
+            "content": method.content_weight,
+            style_term: method.style_weight,
+            "tv": method.tv_weight,
+            "nima": method.nima_weight,
+        },
+        scale,
     )
     objective = Objective(vgg, terms)
     stage = ("segmented" if photorealistic else "gatys") + label

@@ -56,6 +56,7 @@ from photostyle.core.device import resolve_device
 from photostyle.core.imageio import long_side_shape, resize_long_side, resize_to
 from photostyle.core.interrupt import check_interrupted
 from photostyle.core.methods import MethodConfig, MethodInputs, MethodSpec, Progress, StyleResult, register_method
+from photostyle.core.nima import NimaModel, quality_loss
 from photostyle.core.pyramid import build_pyramid, collapse
 from photostyle.core.regions import region_weights, strongest_region
 from photostyle.core.vgg import IMAGENET_STD, VGGFeatures, build_vgg
@@ -326,8 +327,10 @@ def optimise_scale(
     iterations: int,
     generator: torch.Generator,
     report: Callable[[int, float, dict[str, float]], None],
+    nima: NimaModel | None = None,
 ) -> torch.Tensor:
     """RMSprop on the Laplacian pyramid of ``start`` for ``iterations`` steps; the last image.
+    With a NIMA model, ``method.nima_weight`` x (10 - its mean score) joins the loss.
     The loss is stochastic (new positions every step), so the last iterate is kept, not the
     lowest-loss one, and no early stop applies."""
     with torch.no_grad():
@@ -337,8 +340,12 @@ def optimise_scale(
     for step in range(1, iterations + 1):
         check_interrupted()
         optimiser.zero_grad()
-        output_maps = feature_maps(vgg, collapse(pyramid))
+        image = collapse(pyramid)
+        output_maps = feature_maps(vgg, image)
         loss, terms = strotss_loss(output_maps, content_maps, regions, weights, method.samples, generator)
+        if nima is not None:
+            quality = method.nima_weight * quality_loss(nima, image.clamp(0, 1))
+            loss, terms["nima"] = loss + quality, float(quality.detach())
         loss.backward()
         optimiser.step()
         report(step, float(loss.detach()), terms)
@@ -408,11 +415,14 @@ def run_strotss(
         content, style, regions = scale_inputs(inputs, side, vgg, method, generator, dev)
         stage = f"strotss@{side}px" if len(sides) > 1 else "strotss"
         used[stage] = term_weights(content_weight_at(method.content_weight, index))
+        if method.nima_weight > 0:
+            used[stage]["nima"] = method.nima_weight
         start = first_start(content, style) if x is None else next_start(x, content, last)
         report = _reporter(stage, optimizer.iterations, history, progress)
         lr = method.last_lr if last else method.lr
+        nima = inputs.nima if method.nima_weight > 0 else None
         x = optimise_scale(
-            vgg, start, content, regions, used[stage], lr, method, optimizer.iterations, generator, report
+            vgg, start, content, regions, used[stage], lr, method, optimizer.iterations, generator, report, nima
         )
     image = x[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy().astype(np.float32)
     return StyleResult(image, history, time.perf_counter() - began, str(dev), used)

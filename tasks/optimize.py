@@ -16,6 +16,7 @@ from photostyle.core.device import device_name, resolve_device
 from photostyle.core.errors import ResultError
 from photostyle.core.imageio import encode_image, is_flat
 from photostyle.core.methods import MethodConfig, MethodInputs, Progress, method_spec, run_method
+from photostyle.core.nima import load_nima
 from photostyle.core.optimize import kept_loss
 from photostyle.core.regions import optimisation_masks
 from photostyle.core.vgg import load_weights
@@ -58,9 +59,11 @@ def optimize_key(
     vgg_weights: str,
     regions: ArtifactRef | None = None,
     laplacian: ArtifactRef | None = None,
+    nima_weights: str | None = None,
 ) -> str:
     """Key of an optimisation: its inputs' digests (only those the method reads), the method's and
-    the optimiser's settings, and the VGG weights' identity."""
+    the optimiser's settings, the VGG weights' identity and the NIMA model's (when the objective
+    has NIMA's term)."""
     spec = method_spec(method)
     inputs = {
         "content": content.digest,
@@ -68,6 +71,7 @@ def optimize_key(
         "regions": regions.digest if regions is not None and spec.needs_regions else None,
         "laplacian": laplacian.digest if laplacian is not None and spec.needs_laplacian else None,
         "weights": load_weights(vgg_weights).weights_id,
+        "nima": nima_weights if method.nima_weight > 0 else None,
     }
     params = {"method": method.model_dump(mode="json"), "optimizer": optimizer.model_dump(mode="json")}
     return stage_key(STAGE, VERSION, inputs, params)
@@ -82,6 +86,7 @@ def _key(inputs: dict) -> str:
         inputs["vgg_weights"],
         inputs.get("regions"),
         inputs.get("laplacian"),
+        inputs.get("nima_weights"),
     )
 
 
@@ -109,13 +114,15 @@ def optimize(
     device: str,
     regions: ArtifactRef | None = None,
     laplacian: ArtifactRef | None = None,
+    nima_weights: str | None = None,
     refresh: bool = False,
 ) -> ArtifactRef:
-    """Stylise the prepared content like the style; store the image and its loss history."""
+    """Stylise the prepared content like the style; store the image and its loss history.
+    ``nima_weights`` (URI#sha256=HEX) is the NIMA model of the method's quality term, if any."""
     spec = method_spec(method)
     regions = regions if spec.needs_regions else None
     laplacian = laplacian if spec.needs_laplacian else None
-    key = optimize_key(content, style, method, optimizer, vgg_weights, regions, laplacian)
+    key = optimize_key(content, style, method, optimizer, vgg_weights, regions, laplacian, nima_weights)
 
     def compute() -> tuple[dict[str, bytes], dict]:
         inputs = MethodInputs(store.read_image(content), store.read_image(style))
@@ -125,6 +132,8 @@ def optimize(
         if laplacian is not None:
             inputs.laplacian = load_laplacian(store, laplacian)
         dev = resolve_device(device)
+        if method.nima_weight > 0:
+            inputs.nima = load_nima(nima_weights, str(dev))
         with device_slot(device_name(dev)):
             result = run_method(inputs, method, optimizer, vgg_weights, dev, _progress_logger(optimizer.iterations))
         if is_flat(result.image) and not is_flat(inputs.content):

@@ -27,6 +27,7 @@ from photostyle.core.config import StyleConfig
 from photostyle.core.errors import PhotostyleError
 from photostyle.core.interrupt import check_interrupted
 from photostyle.core.manifest import failed_row, sidecar_row
+from photostyle.core.nima import weights_setting
 from photostyle.tasks.caching import ArtifactResultStorage, bind, run_stage
 from photostyle.tasks.fingerprint import fingerprint
 from photostyle.tasks.finish import finish
@@ -190,6 +191,7 @@ def _stylize_once(
         regions=regions,
         laplacian=lap,
         device=config.device,
+        nima_weights=weights_setting(config.scoring.nima_weights) if config.method.nima_weight > 0 else None,
     )
     if "finish" in stages:
         refs["finish"] = result = run.run(
@@ -219,6 +221,7 @@ def _stylize_once(
         store=store,
         config=config.scoring,
         regions=regions,
+        device=config.device,
     )
     inputs = {
         "content": content_uri,

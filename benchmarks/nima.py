@@ -1,0 +1,85 @@
+"""NIMA on the DPST example pairs: the bundled model's scores of the published DPST results against
+a plain Gatys result of the same pair, and the effect of ``--nima-weight`` on DPST (the same
+pairs with and without the quality term, one right after the other, in one run).
+
+Every image is scored at the working size (the published results resized to it) with the hand
+regions and Laplacian of the plain DPST run. Shares its artifacts with ``methods.py`` (the same
+out folder), so runs already made there are reused. Example:
+
+    python benchmarks/nima.py                                  # ten dev pairs, W = 1e5
+    python benchmarks/nima.py --pairs 1,10 --nima-weight 3e5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from dpst_quality import DEFAULT_DATA, PAIRS, run_flow, score_image
+
+from photostyle.core.config import StyleConfig
+from photostyle.core.imageio import load_image, resize_to
+from photostyle.core.nima import load_nima, nima_scores
+
+COLUMNS = ("nima_mean", "structure", "photorealism", "style_distance")
+
+
+def settings(size: int, device: str, weight: float) -> dict[str, StyleConfig]:
+    """The runs of a pair: DPST with and without the quality term, and plain Gatys (no finishing)."""
+    base = {"size": size, "device": device, "upsample": {"output_size": "working"}}
+    runs = {
+        "dpst": {"method": {"name": "dpst"}},
+        f"dpst, nima weight {weight:g}": {"method": {"name": "dpst", "nima_weight": weight}},
+        "gatys, no finishing": {"method": {"name": "gatys"}, "finish": {"postprocess": "none"}},
+    }
+    return {label: StyleConfig.model_validate({**base, **partial}) for label, partial in runs.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="the dpst folder")
+    p.add_argument("--pairs", default=",".join(map(str, PAIRS)), help="comma-separated pair numbers")
+    p.add_argument("--out", default="bench-out/methods", help="outputs and artifacts (shared with methods.py)")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--nima-weight", type=float, default=1e5, help="W of the quality term W x (10 - mean)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    args = p.parse_args(argv)
+    runs = settings(args.size, args.device, args.nima_weight)
+    model = load_nima()
+    rows: dict[str, list[dict]] = {label: [] for label in [*runs, "published DPST"]}
+    for k in (int(x) for x in args.pairs.split(",")):
+        sidecars = {label: run_flow(k, args, config, f"-nima{i}") for i, (label, config) in enumerate(runs.items())}
+        reference = sidecars["dpst"]["stages"]
+        shape = load_image(sidecars["dpst"]["output"]).shape[:2]
+        for label, sidecar in sidecars.items():
+            image = load_image(sidecar["output"])
+            row = score_image(args, reference, Path(sidecar["output"])) | nima_scores(model, image)
+            rows[label].append({"pair": k, **row, "optimize_s": sidecar["stages"]["optimize"]["seconds"]})
+        published = Path(args.data) / "reference" / f"best{k}_t_1000.png"
+        image = resize_to(load_image(str(published)), shape)
+        rows["published DPST"].append(
+            {"pair": k, **score_image(args, reference, published), **nima_scores(model, image)}
+        )
+        line = ", ".join(f"{label} {r[-1]['nima_mean']:.2f}" for label, r in rows.items())
+        print(f"pair {k}: NIMA mean {line}", file=sys.stderr, flush=True)
+    print(f"# {args.size} px, pairs {args.pairs}, NIMA model {model.model_id}")
+    print("| run | NIMA mean | structure | photorealism x1e4 | style distance | optimize seconds |")
+    print("|---|---|---|---|---|---|")
+    for label, rs in rows.items():
+        med = {c: statistics.median(r[c] for r in rs) for c in COLUMNS}
+        secs = f"{statistics.median(r['optimize_s'] for r in rs):.1f}" if "optimize_s" in rs[0] else ""
+        print(
+            f"| {label} | {med['nima_mean']:.2f} | {med['structure']:.3f} | {med['photorealism'] * 1e4:.2f} "
+            f"| {med['style_distance']:.2f} | {secs} |"
+        )
+    above = sum(p["nima_mean"] > g["nima_mean"] for p, g in zip(rows["published DPST"], rows["gatys, no finishing"]))
+    print(f"published DPST above plain Gatys on {above} of {len(rows['dpst'])} pairs")
+    Path(args.out, "nima.json").write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
