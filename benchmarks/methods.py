@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         reference = rows[labels[0]][-1]["stages"]
         for i, label in enumerate(labels):
             rows[label][-1]["ours"] = score_image(args, reference, Path(args.out) / f"out{k}-{i}.png")
-        rows[labels[0]][-1]["dpst"] = score_image(args, reference, Path(args.data) / "reference" / f"best{k}_t_1000.png")
+        rows[labels[0]][-1]["dpst"] = score_image(
+            args, reference, Path(args.data) / "reference" / f"best{k}_t_1000.png"
+        )
         print(f"pair {k} done ({time.perf_counter() - start:.0f} s elapsed)", file=sys.stderr, flush=True)
     print(f"# {args.size} px, pairs {args.pairs}, device {rows[labels[0]][0]['device']}")
     print("| method | structure | photorealism x1e4 | style distance | optimize seconds |")
