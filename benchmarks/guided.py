@@ -6,7 +6,7 @@ style's ground and the other way round), made here from the hand mask, never sto
 Prints, for each run, the mean Lab colour of each content region of the result and its distance to
 the mean colour of each style region, and draws content, masks and both results to ``--picture``:
 
-    python benchmarks/guided.py                      # pair 14, strotss, 256 px
+    python benchmarks/guided.py                      # pair 14, strotss, 256 px (from the repository root)
     python benchmarks/guided.py --method dpst --picture /tmp/guided-dpst.jpg
 """
 
@@ -56,13 +56,16 @@ def report(name: str, result: Path, content_mask: Path, style: np.ndarray, style
 
 def picture(tiles: list[tuple[str, Path]], target: Path, tile: int = 220) -> None:
     """The images side by side, each with its caption."""
-    grid = Image.new("RGB", (tile * len(tiles), tile + 18), "white")
-    draw = ImageDraw.Draw(grid)
-    for i, (caption, path) in enumerate(tiles):
+    thumbs = []
+    for _, path in tiles:
         with Image.open(path) as img:
             img = img.convert("RGB")
             img.thumbnail((tile - 6, tile - 6))
-            grid.paste(img, (i * tile + 3, 18))
+            thumbs.append(img)
+    grid = Image.new("RGB", (tile * len(tiles), 24 + max(t.height for t in thumbs)), "white")
+    draw = ImageDraw.Draw(grid)
+    for i, ((caption, _), img) in enumerate(zip(tiles, thumbs)):
+        grid.paste(img, (i * tile + 3, 18))
         draw.text((i * tile + 4, 3), caption, fill="black")
     target.parent.mkdir(parents=True, exist_ok=True)
     grid.save(target, quality=88)

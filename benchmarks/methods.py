@@ -67,18 +67,27 @@ def picture(rows: dict[str, list[dict]], data: Path, out: Path, labels: list[str
     tile = 180
     pairs = [r["pair"] for r in rows[labels[0]][:3]]
     columns = ["content", "style", *labels]
-    grid = Image.new("RGB", (tile * len(columns), 16 + tile * len(pairs)), "white")
-    draw = ImageDraw.Draw(grid)
-    for j, name in enumerate(columns):
-        draw.text((j * tile + 4, 2), name, fill="black")
-    for i, k in enumerate(pairs):
-        images = [data / "input" / f"in{k}.png", data / "style" / f"tar{k}.png"]
-        images += [out / f"out{k}-{labels.index(label)}.png" for label in labels]
-        for j, path in enumerate(images):
+    thumbs = []
+    for k in pairs:
+        paths = [data / "input" / f"in{k}.png", data / "style" / f"tar{k}.png"]
+        paths += [out / f"out{k}-{labels.index(label)}.png" for label in labels]
+        row = []
+        for path in paths:
             with Image.open(path) as img:
                 img = img.convert("RGB")
                 img.thumbnail((tile - 4, tile - 4))
-                grid.paste(img, (j * tile + 2, 16 + i * tile + 2))
+                row.append(img)
+        thumbs.append(row)
+    heights = [max(img.height for img in row) + 4 for row in thumbs]
+    grid = Image.new("RGB", (tile * len(columns), 16 + sum(heights)), "white")
+    draw = ImageDraw.Draw(grid)
+    for j, name in enumerate(columns):
+        draw.text((j * tile + 4, 2), name, fill="black")
+    top = 16
+    for row, height in zip(thumbs, heights):
+        for j, img in enumerate(row):
+            grid.paste(img, (j * tile + 2, top + 2))
+        top += height
     target.parent.mkdir(parents=True, exist_ok=True)
     grid.save(target, quality=88)
 
