@@ -189,8 +189,8 @@ def analysis_size(shape: tuple[int, int], side: int = ANALYSIS_SIDE) -> tuple[in
 
 
 def channel_statistics(vgg: VGGFeatures, image: torch.Tensor) -> torch.Tensor:
-    """(N, F) features of RGB [0, 1] images: per channel of each of ``TECHNICAL_LAYERS``, the mean
-    and the log standard deviation of the activation over the image."""
+    """(N, F) features of RGB [0, 1] images: per channel of each of ``TECHNICAL_LAYERS``, log(1 + x)
+    of the activation's mean and of its standard deviation over the image."""
     activations = vgg(image * 255.0, TECHNICAL_LAYERS)
     parts = []
     for name in TECHNICAL_LAYERS:

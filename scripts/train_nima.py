@@ -2,16 +2,17 @@
 distortions, and evaluate it on photos held out of training.
 
 The training set is TID2013-like: crops of redistributable photos (Debian's ``mate-backgrounds``
-nature photos, scikit-image's data), each at six levels (the photo, then five of rising strength)
+and ``lomiri-wallpapers`` photos, scikit-image's data), each at six levels (the photo, then five of rising strength)
 of every kind in ``core/distortions.py``, each level mapped to a score distribution. A short Gatys
 run of each crop gives the painterly kind. The model is NIMA's head (dropout, linear, softmax) on
 channel statistics of the bundled VGG-19's frozen activations, trained with NIMA's EMD loss.
 
-Held out: three mate photos and the project's sample photos (``data/samples``), which the tests
+Held out: three mate photos, two lomiri photos and the project's sample photos (``data/samples``), which the tests
 score. The evaluation prints, per kind, Spearman's correlation between the predicted mean and the
 level on the held-out crops (pooled over photos, and the median within a photo), and writes the
 weights, their sha256 and ``evaluation.json`` to ``--out``. Needs ``apt-get install
-mate-backgrounds`` and ``pip install scikit-image``. About 20 minutes on 2 CPU cores:
+mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04`` and ``pip install scikit-image``.
+About 25 minutes on 2 CPU cores:
 
     python scripts/train_nima.py                  # writes data/nima/
 """
@@ -46,8 +47,25 @@ from photostyle.core.vgg import build_vgg
 
 ROOT = Path(__file__).resolve().parents[1]
 MATE = Path("/usr/share/backgrounds/mate/nature")
+LOMIRI = Path("/usr/share/backgrounds")
 TRAIN_MATE = ("Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "RainDrops", "TwoWings", "YellowFlower")
 TRAIN_SKIMAGE = ("astronaut", "camera", "motorcycle")
+#: Photos of Debian's lomiri-wallpapers-16.04 and -20.04 (CC BY 4.0 / CC BY-SA 4.0, credited in their names).
+TRAIN_LOMIRI = (
+    "Bridge_by_Sander_Klootwijk",
+    "Dragonfly_by_Bolly",
+    "Infinite-Sea_by_Aury88",
+    "Kleiber_by_Lukas_Baubkus",
+    "Picture_0B_by_freespace",
+    "Picture_1A_by_freespace",
+    "aitzgorri_by_Aitzol_Berasategi",
+    "free_by_Peter_Nerlich",
+    "life_by_Aitzol_Berasategi",
+    "picosdeeuropa_by_Aitzol_Berasategi",
+    "seeding_by_Clements_Engelhardt",
+    "sunset_by_Aitzol_Berasategi",
+)
+HELD_OUT_LOMIRI = ("Wine_by_Jakkub_Mede", "friends_by_Aitzol_Berasategi")
 HELD_OUT_MATE = ("Storm", "LadyBird", "Wood")
 HELD_OUT_SAMPLES = ("chelsea", "coffee", "rocket")
 CROP = 224
@@ -67,10 +85,12 @@ def photos(held_out: bool) -> dict[str, np.ndarray]:
     """The training or the held-out photos by name, at the analysis size."""
     if held_out:
         found = {n: load_image(str(MATE / f"{n}.jpg")) for n in HELD_OUT_MATE}
+        found |= {n: load_image(str(LOMIRI / f"{n}.jpg"), long_side=2 * ANALYSIS_SIDE) for n in HELD_OUT_LOMIRI}
         found |= {n: load_image(str(ROOT / "data" / "samples" / f"{n}.jpg")) for n in HELD_OUT_SAMPLES}
     else:
         found = {n: load_image(str(MATE / f"{n}.jpg")) for n in TRAIN_MATE}
         found |= {n: skimage_photo(n) for n in TRAIN_SKIMAGE}
+        found |= {n: load_image(str(LOMIRI / f"{n}.jpg"), long_side=2 * ANALYSIS_SIDE) for n in TRAIN_LOMIRI}
     return {
         n: resize_long_side(img, ANALYSIS_SIDE) if max(img.shape[:2]) > ANALYSIS_SIDE else img
         for n, img in found.items()

@@ -155,7 +155,7 @@ def test_the_quality_term_is_differentiable_and_a_step_against_it_raises_the_sco
     assert x.grad is not None and float(x.grad.abs().sum()) > 0
     with torch.no_grad():
         stepped = (x - 0.01 * x.grad / x.grad.abs().max()).clamp(0, 1)
-    assert float(quality_loss(bundled, stepped)) < float(loss)
+    assert float(quality_loss(bundled, stepped)) < loss.item()
 
 
 def test_every_distortion_grows_with_its_level_and_level_zero_is_the_photo(samples):

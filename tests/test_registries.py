@@ -93,7 +93,7 @@ def test_a_registered_method_runs_through_the_pair_flow(prefect_api, toy_method,
     )
     # a method without regions: no segment or group stage
     assert set(sidecar["stages"]) == {"prepare_content", "prepare_style", "laplacian", "optimize", "score"}
-    assert sidecar["params"]["method"] == {"name": "toy", "tint": 0.75}
+    assert sidecar["params"]["method"] == {"name": "toy", "tint": 0.75, "nima_weight": 0.0}
     result = load_image(str(out))
     content, style = (
         np.asarray(Image.open(samples / name).convert("RGB").resize((48, 32)), np.float32) / 255
@@ -118,7 +118,8 @@ def test_a_registered_method_runs_through_the_batch_flow(prefect_api, toy_method
     )
     assert summary["ok"] == 2 and summary["failed"] == 0
     sidecar = json.loads((tmp_path / "out" / "p0.png.json").read_text())
-    assert sidecar["params"]["method"] == {"name": "toy", "tint": 0.5} and sidecar["regions"] is None
+    assert sidecar["params"]["method"] == {"name": "toy", "tint": 0.5, "nima_weight": 0.0}
+    assert sidecar["regions"] is None
 
 
 def test_a_registered_segmenter_runs_through_the_pair_flow(prefect_api, halves_segmenter, samples, tmp_path):
