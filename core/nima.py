@@ -108,7 +108,7 @@ class NimaVGG16(nn.Module):
         from torchvision.models import vgg16
 
         self.features = vgg16(weights=None).features
-        self.classifier = nn.Sequential(nn.Dropout(0.75), nn.Linear(25088, BUCKETS), nn.Softmax(dim=1))
+        self.classifier = nima_head(25088, 0.75)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Score distributions (N, 10) of RGB [0, 1] images, read as the release's test code

@@ -15,6 +15,7 @@ from photostyle.core.imageio import load_image, resize_long_side, resize_to, url
 from photostyle.core.laplacian import matting_laplacian
 from photostyle.core.metrics import photorealism, structure, style_distance
 from photostyle.core.nima import load_nima, nima_scores, weights_setting
+from photostyle.flows.scoring import NIMA_ENV
 
 
 def add_score_command(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +32,7 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=256, help="long side the content scores are taken at; default 256")
     p.add_argument(
         "--nima-weights",
-        default=os.environ.get("PHOTOSTYLE_NIMA_WEIGHTS", "bundled"),
+        default=os.environ.get(NIMA_ENV, "bundled"),
         metavar="bundled|URI#sha256=HEX",
         help=ScoringConfig.model_fields["nima_weights"].description,
     )
