@@ -15,6 +15,7 @@ StyleConfig                     stage that reads it (its cache key hashes only t
   finish                        finish
   upsample                      upsample: the result at the photo's own resolution
   scoring                       score
+  candidates                    none (how many variants of each photo run, each with its own keys)
 ```
 
 The flows take a ``StyleConfig`` as one parameter (the Prefect UI renders it as a nested form), the
@@ -127,6 +128,14 @@ class OptimizerConfig(Settings):
         "region's colours matched to the style's (converges fastest).",
     )
     seed: int = Field(612, description="Random seed (DPST's).")
+    start_noise: float = Field(
+        0.0,
+        ge=0,
+        le=64,
+        description="Standard deviation, in pixel values of 0-255, of Gaussian noise from the seed added "
+        "to the first stage's start; 0 adds none. Lets runs of a deterministic start (content, transfer) "
+        "differ by seed, as best-of-several candidates need.",
+    )
     scales: int = Field(
         2,
         ge=1,
@@ -280,6 +289,51 @@ class ScoringConfig(Settings):
         return value
 
 
+#: The start noise of repeated candidates (see ``CandidatesConfig.start_noise``).
+CANDIDATE_START_NOISE = 8.0
+
+
+class CandidatesConfig(Settings):
+    """Best of several: run variants of each photo and publish the one NIMA scores highest."""
+
+    count: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Variants of each photo; the one with the highest NIMA mean is published, every "
+        "variant's scores go to the sidecar and the manifest, and the others stay in the artifact store. "
+        "1: one run, no choosing.",
+    )
+    methods: tuple[str, ...] = Field(
+        (),
+        description="Methods the candidates take in turn, comma-separated (e.g. dpst,strotss): each at "
+        "its defaults, or at this run's settings when it is this run's method; empty: this run's method "
+        "for every candidate.",
+    )
+    start_noise: float = Field(
+        CANDIDATE_START_NOISE,
+        ge=0,
+        le=64,
+        description="Where a method comes round again, the candidate runs with the next seed and this much "
+        "start noise (pixel values of 0-255), so that methods with a deterministic start differ too.",
+    )
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("methods")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in METHODS.names()]
+        if unknown:
+            raise ValueError(f"unknown method {', '.join(unknown)} (known: {', '.join(METHODS.names())})")
+        return value
+
+
 class StyleConfig(Settings):
     """Every setting of a run. The defaults give a clean photo quickly: 256 px working size solved
     coarse to fine from the colour-transferred start, stopping when the loss stops improving,
@@ -318,12 +372,38 @@ class StyleConfig(Settings):
         default_factory=UpsampleConfig, description="The output's resolution and how it is reached."
     )
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="The scores.")
+    candidates: CandidatesConfig = Field(
+        default_factory=CandidatesConfig, description="Best of several: variants of each photo, chosen by NIMA."
+    )
 
     @model_validator(mode="after")
     def _nima_term_has_a_model(self) -> StyleConfig:
         if self.method.nima_weight > 0 and self.scoring.nima_weights == "none":
             raise ValueError("method.nima_weight needs a NIMA model, but scoring.nima_weights is none")
+        if self.candidates.count > 1 and self.scoring.nima_weights == "none":
+            raise ValueError("candidates.count above 1 needs a NIMA model to choose, but scoring.nima_weights is none")
         return self
+
+    def candidate_settings(self) -> list[StyleConfig]:
+        """The settings of each candidate, this run's own first. Candidate i takes method
+        ``methods[i % len(methods)]``; its r-th repeat (r = i // len(methods)) runs with seed + r and,
+        from the first repeat on, the candidates' start noise where the method reads it."""
+        names = self.candidates.methods or (self.method.name,)
+        out = []
+        for i in range(self.candidates.count):
+            name, repeat = names[i % len(names)], i // len(names)
+            method = self.method if name == self.method.name else METHODS.get(name).config()
+            if method.nima_weight != self.method.nima_weight:
+                method = method.model_copy(update={"nima_weight": self.method.nima_weight})
+            optimizer = self.optimizer
+            if repeat:
+                fields = METHODS.get(name).optimizer_fields
+                update: dict = {"seed": self.optimizer.seed + repeat}
+                if fields is None or "start_noise" in fields:
+                    update["start_noise"] = self.candidates.start_noise
+                optimizer = optimizer.model_copy(update=update)
+            out.append(self.model_copy(update={"method": method, "optimizer": optimizer}))
+        return out
 
     def stages(self) -> tuple[str, ...]:
         """The stages a photo goes through with these settings: segment and group only for a

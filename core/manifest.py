@@ -21,6 +21,25 @@ from photostyle.core.version import code_version
 MANIFEST_DIR = "_manifest"
 STATUSES = ("ok", "cached", "failed")
 
+#: What the manifest keeps of each candidate a result was chosen from (scores at the working size).
+CANDIDATE = pa.struct(
+    [
+        pa.field("index", pa.int32()),
+        pa.field("method", pa.string()),
+        pa.field("seed", pa.int64()),
+        pa.field("start_noise", pa.float64()),
+        pa.field("result_stage", pa.string()),
+        pa.field("result_key", pa.string()),
+        pa.field("result_uri", pa.string()),
+        pa.field("structure", pa.float64()),
+        pa.field("photorealism", pa.float64()),
+        pa.field("style_distance", pa.float64()),
+        pa.field("nima_mean", pa.float64()),
+        pa.field("nima_std", pa.float64()),
+        pa.field("chosen", pa.bool_()),
+    ]
+)
+
 SCHEMA = pa.schema(
     [
         pa.field("run_id", pa.string()),
@@ -51,6 +70,7 @@ SCHEMA = pa.schema(
         pa.field("weights_id", pa.string()),
         pa.field("device", pa.string()),
         pa.field("worker", pa.string()),  # host:pid of the process that ran the photo
+        pa.field("candidates", pa.list_(CANDIDATE)),  # null unless the result was chosen among several
     ]
 )
 
@@ -102,7 +122,19 @@ def sidecar_row(sidecar: dict, mask_uri: str | None = None) -> dict:
         "device": sidecar.get("device"),
         "segmentation": segmentation_source(sidecar),
         "regions": sidecar.get("regions"),
+        "candidates": candidate_rows(sidecar.get("candidates")),
     }
+
+
+def candidate_rows(candidates: list[dict] | None) -> list[dict] | None:
+    """The sidecar's candidates flattened to the manifest's ``CANDIDATE`` fields."""
+    if not candidates:
+        return None
+    return [
+        {name: c.get(name) for name in CANDIDATE.names if name not in SCORE_COLUMNS}
+        | {name: (c.get("scores") or {}).get(name) for name in CANDIDATE.names if name in SCORE_COLUMNS}
+        for c in candidates
+    ]
 
 
 def segmentation_source(sidecar: dict) -> str | None:

@@ -42,18 +42,23 @@ def initial_image(
 
     ``noise``: DPST's (mean pixel plus tiny Gaussian noise); ``content``: the content photo;
     ``transfer``: the content with each region's colour statistics matched to the style's,
-    computed by the ``transfer`` callable only when needed.
+    computed by the ``transfer`` callable only when needed. ``optimizer.start_noise`` adds
+    Gaussian noise of that standard deviation, drawn from the seed, to any of them.
     """
+    gen = torch.Generator().manual_seed(optimizer.seed)
     if optimizer.init == "content":
-        return content.clone()
-    if optimizer.init == "transfer":
+        start = content.clone()
+    elif optimizer.init == "transfer":
         if transfer is None:
             raise ValueError("init 'transfer' needs the style image")
-        return to_tensor(transfer(), content.device)
-    gen = torch.Generator().manual_seed(optimizer.seed)
-    noise = torch.randn(content.shape, generator=gen) * NOISE_STD
-    mean = torch.tensor(MEAN_PIXEL_RGB).view(1, 3, 1, 1)
-    return (mean + noise).to(content.device)
+        start = to_tensor(transfer(), content.device)
+    else:
+        noise = torch.randn(content.shape, generator=gen) * NOISE_STD
+        start = (torch.tensor(MEAN_PIXEL_RGB).view(1, 3, 1, 1) + noise).to(content.device)
+    if optimizer.start_noise > 0:
+        jitter = torch.randn(content.shape, generator=gen) * optimizer.start_noise
+        start = (start + jitter.to(content.device)).clamp(0, 255)
+    return start
 
 
 class Converged(Exception):

@@ -27,6 +27,7 @@ from photostyle.core.filesystems import is_transient, retrying
 from photostyle.core.interrupt import request_stop, stop_requested
 from photostyle.core.presets import PRESETS, merge, preset_settings
 from photostyle.core.registry import OneOf
+from photostyle.core.report import chosen_candidate
 from photostyle.flows.prefect_env import apply_prefect_defaults
 from photostyle.flows.score_command import add_score_command, run_score
 
@@ -71,6 +72,8 @@ FLAGS = (
     Flag("--segmentation-weights", "segmentation.segmenter.weights", "URI#sha256=HEX", variant="ade20k"),
     Flag("--group-threshold", "segmentation.grouping.threshold", "T"),
     Flag("--nima-weights", "scoring.nima_weights", "bundled|none|URI#sha256=HEX"),
+    Flag("--candidates", "candidates.count", "N"),
+    Flag("--candidate-methods", "candidates.methods", "M,M"),
     Flag("--seed", "optimizer.seed", "N"),
     Flag("--device", "device"),
     Flag("--max-megapixels", "max_megapixels", "X"),
@@ -119,6 +122,8 @@ def _argument(flag: Flag) -> dict[str, Any]:
         kwargs["choices"] = list(union.registry.names())
     elif typing.get_origin(annotation) is typing.Literal:
         kwargs["choices"] = list(typing.get_args(annotation))
+    elif typing.get_origin(annotation) is tuple:  # a list, given comma-separated for the field to split
+        kwargs["type"] = str
     else:
         kwargs["type"] = annotation
     if union is not None:
@@ -126,7 +131,7 @@ def _argument(flag: Flag) -> dict[str, Any]:
         description = "; ".join(f"{e.name}: {e.description}" if e.description else e.name for e in entries)
     else:
         description = (info.description or "").rstrip(".")
-    shown = f"; default {default}" if default is not None else f"; selects {flag.variant}" if flag.variant else ""
+    shown = f"; default {default}" if default not in (None, ()) else f"; selects {flag.variant}" if flag.variant else ""
     kwargs["help"] = f"{description}{shown}".replace("%", "%%")
     return kwargs
 
@@ -412,7 +417,9 @@ def _stylize(args: argparse.Namespace) -> int:
         f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in sidecar["scores"].items() if v is not None
     )
     seconds = sum(s["seconds"] or 0 for s in sidecar["stages"].values() if not s["cached"])
-    print(f"wrote {sidecar['output']} ({scores}; {seconds:.1f} s of stage work)")
+    chosen = chosen_candidate(sidecar.get("candidates"))
+    chosen = f"; the best NIMA mean of its candidates: {chosen}" if chosen else ""
+    print(f"wrote {sidecar['output']} ({scores}; {seconds:.1f} s of stage work{chosen})")
     return 0
 
 

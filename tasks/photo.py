@@ -35,7 +35,7 @@ from photostyle.tasks.group import group
 from photostyle.tasks.laplacian import laplacian
 from photostyle.tasks.optimize import optimize
 from photostyle.tasks.prepare import prepare_image
-from photostyle.tasks.publish import publish
+from photostyle.tasks.publish import publish, result_ref
 from photostyle.tasks.score import score
 from photostyle.tasks.segment import segment
 from photostyle.tasks.upsample import upsample
@@ -144,7 +144,6 @@ def _stylize_once(
 ) -> dict:
     """One pass of ``stylize_photo``."""
     store, opts, config = run.store, run.storage_options, run.config
-    stages = config.stages()
     sha = fingerprint(uri=content_uri, store=store, storage_options=opts, stamp=stamp)
     content = run.run(
         prepare_image,
@@ -157,47 +156,15 @@ def _stylize_once(
         max_megapixels=config.max_megapixels,
     )
     refs = {"prepare_content": content, "prepare_style": style.ref}
-    regions = None
-    if "segment" in stages:
-        mask_sha = fingerprint(uri=mask_uri, store=store, storage_options=opts) if mask_uri else None
-        refs["segment"] = run.run(
-            segment,
-            "segment",
-            content=content,
-            style=style.ref,
-            store=store,
-            config=config.segmentation,
-            vgg_weights=config.weights,
-            device=config.device,
-            content_mask_uri=mask_uri,
-            style_mask_uri=style.mask_uri,
-            content_mask_sha256=mask_sha,
-            style_mask_sha256=style.mask_sha256,
-            storage_options=opts,
-        )
-        refs["group"] = regions = run.run(
-            group, "group", segments=refs["segment"], store=store, config=config.segmentation.grouping
-        )
-    refs["laplacian"] = lap = run.run(laplacian, "laplacian", content=content, store=store)
-    refs["optimize"] = result = run.run(
-        optimize,
-        "optimize",
-        content=content,
-        style=style.ref,
-        store=store,
-        method=config.method,
-        optimizer=config.optimizer,
-        vgg_weights=config.weights,
-        regions=regions,
-        laplacian=lap,
-        device=config.device,
-        nima_weights=weights_setting(config.scoring.nima_weights) if config.method.nima_weight > 0 else None,
-    )
-    if "finish" in stages:
-        refs["finish"] = result = run.run(
-            finish, "finish", content=content, optimized=refs["optimize"], store=store, config=config.finish
-        )
-    if "upsample" in stages:
+    refs["laplacian"] = run.run(laplacian, "laplacian", content=content, store=store)
+    candidates = None
+    if config.candidates.count > 1:
+        solved, candidates = _best_candidate(run, refs, style, mask_uri)
+    else:
+        solved = _solve(run, config, refs, style, mask_uri)
+    refs |= solved
+    result = result_ref(refs)
+    if "upsample" in config.stages():
         refs["upsample"] = result = run.run(
             upsample,
             "upsample",
@@ -211,18 +178,8 @@ def _stylize_once(
             storage_options=opts,
             max_megapixels=config.max_megapixels,
         )
-    refs["score"] = run.run(
-        score,
-        "score",
-        content=content,
-        style=style.ref,
-        laplacian=lap,
-        output=result,
-        store=store,
-        config=config.scoring,
-        regions=regions,
-        device=config.device,
-    )
+    refs["score"] = _score(run, config, refs, result)
+    regions = refs.get("group")
     inputs = {
         "content": content_uri,
         "style": style.uri,
@@ -240,7 +197,119 @@ def _stylize_once(
         store=store,
         storage_options=opts,
         refresh=run.refresh("publish"),
+        candidates=candidates,
     )
+
+
+def _solve(
+    run: Run, config: StyleConfig, refs: dict[str, ArtifactRef], style: StyleInput, mask_uri: str | None
+) -> dict[str, ArtifactRef]:
+    """The stages that make a working-size result with ``config``: segment and group (for a
+    method with regions), optimize and finish (when it changes the image)."""
+    store, opts = run.store, run.storage_options
+    stages = config.stages()
+    content, out, regions = refs["prepare_content"], {}, None
+    if "segment" in stages:
+        mask_sha = fingerprint(uri=mask_uri, store=store, storage_options=opts) if mask_uri else None
+        out["segment"] = run.run(
+            segment,
+            "segment",
+            content=content,
+            style=style.ref,
+            store=store,
+            config=config.segmentation,
+            vgg_weights=config.weights,
+            device=config.device,
+            content_mask_uri=mask_uri,
+            style_mask_uri=style.mask_uri,
+            content_mask_sha256=mask_sha,
+            style_mask_sha256=style.mask_sha256,
+            storage_options=opts,
+        )
+        out["group"] = regions = run.run(
+            group, "group", segments=out["segment"], store=store, config=config.segmentation.grouping
+        )
+    out["optimize"] = run.run(
+        optimize,
+        "optimize",
+        content=content,
+        style=style.ref,
+        store=store,
+        method=config.method,
+        optimizer=config.optimizer,
+        vgg_weights=config.weights,
+        regions=regions,
+        laplacian=refs["laplacian"],
+        device=config.device,
+        nima_weights=weights_setting(config.scoring.nima_weights) if config.method.nima_weight > 0 else None,
+    )
+    if "finish" in stages:
+        out["finish"] = run.run(
+            finish, "finish", content=content, optimized=out["optimize"], store=store, config=config.finish
+        )
+    return out
+
+
+def _score(run: Run, config: StyleConfig, refs: dict[str, ArtifactRef], result: ArtifactRef) -> ArtifactRef:
+    """The score stage of ``result`` against the photo's prepared inputs (and regions, if any)."""
+    return run.run(
+        score,
+        "score",
+        content=refs["prepare_content"],
+        style=refs["prepare_style"],
+        laplacian=refs["laplacian"],
+        output=result,
+        store=run.store,
+        config=config.scoring,
+        regions=refs.get("group"),
+        device=config.device,
+    )
+
+
+def _best_candidate(
+    run: Run, refs: dict[str, ArtifactRef], style: StyleInput, mask_uri: str | None
+) -> tuple[dict[str, ArtifactRef], list[dict]]:
+    """Solve every candidate of the settings, score each working-size result, and return the
+    stages of the one with the highest NIMA mean (the first of equals) with every candidate's
+    summary. The losers' results stay in the artifact store under their keys."""
+    logger = get_run_logger()
+    tried = []
+    variants = run.config.candidate_settings()
+    for i, config in enumerate(variants):
+        solved = _solve(run, config, refs, style, mask_uri)
+        scored = _score(run, config, refs | solved, result_ref(solved))
+        tried.append((config, solved, scored.meta.get("scores", {})))
+        logger.info(
+            "candidate %d/%d (%s, seed %d): NIMA mean %.3f",
+            i + 1,
+            len(variants),
+            config.method.name,
+            config.optimizer.seed,
+            tried[-1][2].get("nima_mean") or float("nan"),
+        )
+    means = [scores.get("nima_mean") for _, _, scores in tried]
+    best = max(range(len(tried)), key=lambda i: means[i] if means[i] is not None else float("-inf"))
+    summaries = [
+        candidate_summary(i, config, result_ref(solved), scores, i == best)
+        for i, (config, solved, scores) in enumerate(tried)
+    ]
+    return tried[best][1], summaries
+
+
+def candidate_summary(index: int, config: StyleConfig, result: ArtifactRef, scores: dict, chosen: bool) -> dict:
+    """What the sidecar and the manifest record of one candidate: its variant, its working-size
+    result's artifact and its scores."""
+    return {
+        "index": index,
+        "method": config.method.name,
+        "seed": config.optimizer.seed,
+        "start_noise": config.optimizer.start_noise,
+        "result_stage": result.stage,
+        "result_key": result.key,
+        "result_uri": result.uri,
+        "scores": scores,
+        "chosen": chosen,
+    }
 
 
 def error_message(exc: BaseException, uri: str) -> str:

@@ -94,10 +94,12 @@ def publish(
     store: ArtifactStore,
     storage_options: dict | None = None,
     refresh: bool = False,
+    candidates: list[dict] | None = None,
 ) -> dict:
     """Write the result in the destination's format and its sidecar; return the sidecar (with
     ``published`` False when the destination already held this result and was left as is).
-    ``params`` is the run's ``StyleConfig`` as JSON."""
+    ``params`` is the run's ``StyleConfig`` as JSON; ``candidates`` the summaries of the variants
+    the result was chosen from, when there were several."""
     if not refresh and (existing := published(output_uri, refs, params, storage_options)):
         return {**existing, "inputs": inputs, "stages": stage_summary(refs), "published": False}
     result = result_ref(refs)
@@ -112,6 +114,7 @@ def publish(
         "inputs": inputs,
         "params": params,
         "scores": refs["score"].meta.get("scores", {}),
+        "candidates": candidates,
         "stages": stage_summary(refs),
         "segmentation": segmentation_summary(refs),
         "regions": refs["group"].meta.get("names") if "group" in refs else None,

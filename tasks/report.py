@@ -48,7 +48,9 @@ def report_pair(sidecar: dict, store: ArtifactStore) -> UUID:
         "device": str(sidecar.get("device")),
         "stages computed": ", ".join(n for n, s in stages.items() if not s["cached"]) or "none (all cached)",
     }
-    markdown = pair_markdown(sidecar["output"].rsplit("/", 1)[-1], images, sidecar.get("scores") or {}, facts)
+    markdown = pair_markdown(
+        sidecar["output"].rsplit("/", 1)[-1], images, sidecar.get("scores") or {}, facts, sidecar.get("candidates")
+    )
     return create_markdown_artifact(
         markdown,
         key=artifact_key("photostyle-pair", sidecar["output"]),
