@@ -36,6 +36,7 @@ CANDIDATE = pa.struct(
         pa.field("style_distance", pa.float64()),
         pa.field("nima_mean", pa.float64()),
         pa.field("nima_std", pa.float64()),
+        pa.field("seconds", pa.float64()),  # compute seconds of its own stages in this run
         pa.field("chosen", pa.bool_()),
     ]
 )

@@ -290,15 +290,17 @@ def _best_candidate(
     means = [scores.get("nima_mean") for _, _, scores in tried]
     best = max(range(len(tried)), key=lambda i: means[i] if means[i] is not None else float("-inf"))
     summaries = [
-        candidate_summary(i, config, result_ref(solved), scores, i == best)
-        for i, (config, solved, scores) in enumerate(tried)
+        candidate_summary(i, config, solved, scores, i == best) for i, (config, solved, scores) in enumerate(tried)
     ]
     return tried[best][1], summaries
 
 
-def candidate_summary(index: int, config: StyleConfig, result: ArtifactRef, scores: dict, chosen: bool) -> dict:
+def candidate_summary(
+    index: int, config: StyleConfig, solved: dict[str, ArtifactRef], scores: dict, chosen: bool
+) -> dict:
     """What the sidecar and the manifest record of one candidate: its variant, its working-size
-    result's artifact and its scores."""
+    result's artifact, its scores and the seconds its own stages computed in this run."""
+    result = result_ref(solved)
     return {
         "index": index,
         "method": config.method.name,
@@ -308,6 +310,7 @@ def candidate_summary(index: int, config: StyleConfig, result: ArtifactRef, scor
         "result_key": result.key,
         "result_uri": result.uri,
         "scores": scores,
+        "seconds": round(sum(ref.seconds or 0.0 for ref in solved.values() if not ref.cached), 3),
         "chosen": chosen,
     }
 

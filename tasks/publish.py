@@ -101,7 +101,8 @@ def publish(
     ``params`` is the run's ``StyleConfig`` as JSON; ``candidates`` the summaries of the variants
     the result was chosen from, when there were several."""
     if not refresh and (existing := published(output_uri, refs, params, storage_options)):
-        return {**existing, "inputs": inputs, "stages": stage_summary(refs), "published": False}
+        summary = {"inputs": inputs, "stages": stage_summary(refs), "candidates": candidates, "published": False}
+        return existing | summary
     result = result_ref(refs)
     data = transcode_image(store.read(result, "image.png"), format_for(output_uri))
     # the sidecar goes first and comes back last: a run killed between the two writes leaves an
