@@ -157,11 +157,14 @@ def _stylize_once(
     )
     refs = {"prepare_content": content, "prepare_style": style.ref}
     refs["laplacian"] = run.run(laplacian, "laplacian", content=content, store=store)
+    variants = config.candidate_settings()
+    uses_mask = mask_uri and any("segment" in v.stages() for v in variants)
+    mask_sha = fingerprint(uri=mask_uri, store=store, storage_options=opts) if uses_mask else None
     candidates = None
-    if config.candidates.count > 1:
-        solved, candidates = _best_candidate(run, refs, style, mask_uri)
+    if len(variants) > 1:
+        solved, candidates = _best_candidate(run, variants, refs, style, mask_uri, mask_sha)
     else:
-        solved = _solve(run, config, refs, style, mask_uri)
+        solved = _solve(run, config, refs, style, mask_uri, mask_sha)
     refs |= solved
     result = result_ref(refs)
     if "upsample" in config.stages():
@@ -202,15 +205,20 @@ def _stylize_once(
 
 
 def _solve(
-    run: Run, config: StyleConfig, refs: dict[str, ArtifactRef], style: StyleInput, mask_uri: str | None
+    run: Run,
+    config: StyleConfig,
+    refs: dict[str, ArtifactRef],
+    style: StyleInput,
+    mask_uri: str | None,
+    mask_sha: str | None,
 ) -> dict[str, ArtifactRef]:
     """The stages that make a working-size result with ``config``: segment and group (for a
-    method with regions), optimize and finish (when it changes the image)."""
+    method with regions, with the content mask fingerprinted as ``mask_sha``), optimize and
+    finish (when it changes the image)."""
     store, opts = run.store, run.storage_options
     stages = config.stages()
     content, out, regions = refs["prepare_content"], {}, None
     if "segment" in stages:
-        mask_sha = fingerprint(uri=mask_uri, store=store, storage_options=opts) if mask_uri else None
         out["segment"] = run.run(
             segment,
             "segment",
@@ -267,16 +275,20 @@ def _score(run: Run, config: StyleConfig, refs: dict[str, ArtifactRef], result: 
 
 
 def _best_candidate(
-    run: Run, refs: dict[str, ArtifactRef], style: StyleInput, mask_uri: str | None
+    run: Run,
+    variants: list[StyleConfig],
+    refs: dict[str, ArtifactRef],
+    style: StyleInput,
+    mask_uri: str | None,
+    mask_sha: str | None,
 ) -> tuple[dict[str, ArtifactRef], list[dict]]:
-    """Solve every candidate of the settings, score each working-size result, and return the
-    stages of the one with the highest NIMA mean (the first of equals) with every candidate's
-    summary. The losers' results stay in the artifact store under their keys."""
+    """Solve every candidate's settings, score each working-size result, and return the stages
+    of the one with the highest NIMA mean (the first of equals) with every candidate's summary.
+    The losers' results stay in the artifact store under their keys."""
     logger = get_run_logger()
     tried = []
-    variants = run.config.candidate_settings()
     for i, config in enumerate(variants):
-        solved = _solve(run, config, refs, style, mask_uri)
+        solved = _solve(run, config, refs, style, mask_uri, mask_sha)
         scored = _score(run, config, refs | solved, result_ref(solved))
         tried.append((config, solved, scored.meta.get("scores", {})))
         logger.info(
