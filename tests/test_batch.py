@@ -288,6 +288,8 @@ def test_killed_batch_resumes_without_losing_or_duplicating_photos(prefect_api, 
         "cpu",
         "--concurrency",
         "2",
+        "--nima-weights",
+        "none",
     ]
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
     log = (tmp_path / "killed.log").open("wb")

@@ -102,7 +102,7 @@ def test_photos_run_on_a_two_worker_dask_cluster(prefect_api, samples, tmp_path)
         input_uri=str(folder),
         style=str(samples / "coffee.jpg"),
         output_uri=str(out),
-        config=settings(40, optimizer={"iterations": 2, "init": "transfer"}),
+        config=settings(40, optimizer={"iterations": 2, "init": "transfer"}, scoring={"nima_weights": "none"}),
         concurrency=2,
         dask_workers=2,
     )

@@ -53,6 +53,7 @@ def _batch_command(s3_options: dict) -> list[str]:
         *(sys.executable, "-m", "photostyle.flows.cli", "batch", "s3://ctrlc/in", "--style", "s3://ctrlc/style.jpg"),
         *("-o", "s3://ctrlc/out", "--storage-options", json.dumps(s3_options), "--size", "64"),
         *("--iterations", "150", "--tolerance", "0", "--postprocess", "none", "--device", "cpu", "--concurrency", "2"),
+        *("--nima-weights", "none"),
     ]
 
 
