@@ -165,7 +165,8 @@ class CosegmentConfig(SegmenterConfig):
         0,
         ge=0,
         le=12,
-        description="Regions of the co-segmentation: 0 chooses 2 to 6, 1 is one whole-image region, N forces N.",
+        description="Regions of the co-segmentation: 0 chooses 2 to 6 (or 1 when nothing pairs), 1 is one "
+        "whole-image region, N forces N.",
     )
 
 

@@ -66,7 +66,8 @@ SCHEMA = pa.schema(
         pa.field("status", pa.string()),
         pa.field("error", pa.string()),
         pa.field("code_version", pa.string()),
-        pa.field("segmentation", pa.string()),  # user-mask, model, cosegment or single-region
+        pa.field("segmentation", pa.string()),  # user-mask, model, cosegment(-fallback) or single-region
+        pa.field("region_correspondence", pa.float64()),  # co-segmentation's confidence in its pairing
         pa.field("regions", pa.list_(pa.string())),  # the paired regions' names
         pa.field("weights_id", pa.string()),
         pa.field("device", pa.string()),
@@ -122,6 +123,7 @@ def sidecar_row(sidecar: dict, mask_uri: str | None = None) -> dict:
         "weights_id": sidecar.get("weights_id"),
         "device": sidecar.get("device"),
         "segmentation": segmentation_source(sidecar),
+        "region_correspondence": (sidecar.get("segmentation") or {}).get("correspondence"),
         "regions": sidecar.get("regions"),
         "candidates": candidate_rows(sidecar.get("candidates")),
     }
@@ -140,8 +142,11 @@ def candidate_rows(candidates: list[dict] | None) -> list[dict] | None:
 
 def segmentation_source(sidecar: dict) -> str | None:
     """The segmentation a sidecar records: ``user-mask``, ``model``, ``cosegment`` or
-    ``single-region`` (``user-mask+single-region`` when only one image had a mask)."""
+    ``single-region`` (``user-mask+single-region`` when only one image had a mask;
+    ``cosegment-fallback`` when co-segmentation found no pairing and used one region)."""
     seg = sidecar.get("segmentation") or {}
+    if seg.get("source") == "cosegment" and seg.get("chosen") == "fallback":
+        return "cosegment-fallback"
     sides = {seg.get("content"), seg.get("style")} - {None}
     if seg.get("source") == "user-mask" and len(sides) == 2:
         return "+".join(sorted(sides, key=lambda s: s != "user-mask"))

@@ -39,7 +39,8 @@ def user_masks(inputs: SegmentInputs, config: SegmentationConfig) -> Segmentatio
 
 
 def cosegmentation(inputs: SegmentInputs, config: SegmentationConfig) -> Segmentation:
-    """Co-segmentation of the pair on the VGG-19 weights (one whole-image region for ``regions=1``)."""
+    """Co-segmentation of the pair on the VGG-19 weights (one whole-image region for ``regions=1``,
+    and, with ``chosen`` "fallback" in the detail, where the regions found pair nothing alike)."""
     from photostyle.core.cosegment import cosegment, feature_similarity
     from photostyle.core.vgg import build_vgg
 
@@ -55,6 +56,7 @@ def cosegmentation(inputs: SegmentInputs, config: SegmentationConfig) -> Segment
         "regions": seg.regions,
         "chosen": seg.chosen,
         "disagreement": {str(k): round(v, 4) for k, v in seg.disagreement.items()},
+        "correspondence": round(seg.correspondence, 4),
     }
     return Segmentation(seg.content, seg.style, COSEGMENT, feature_similarity(seg.centroids), detail=detail)
 

@@ -38,6 +38,7 @@ def test_corresponding_regions_in_differently_coloured_images(vgg):
     style, strue = two_part_scene(112, 112, 0.6, (0.95, 0.6, 0.3), (0.35, 0.2, 0.4), seed=2)
     seg = cs.cosegment(content, style, vgg)
     assert seg.chosen == "auto" and set(seg.disagreement) == set(range(cs.MIN_REGIONS, cs.MAX_REGIONS + 1))
+    assert seg.correspondence > 0.8  # the features pair sky with sky: no fallback
     # the seam along the horizon (deep features see sky and ground at once) is no region of its own
     assert len(seg.content.names) == 2 and seg.content.names == seg.style.names  # k means the same in both
     miou, match = matched_miou([seg.content.labels, seg.style.labels], [ctrue, strue])
@@ -239,3 +240,44 @@ def test_a_real_pair_matches_its_hand_masks(vgg, dpst_data):
     majority = votes.argmax(1)
     miou, _ = matched_miou([majority[a] for a in auto], truth)
     assert miou > 0.85, miou  # 0.97 here; sky and sea in one region would score 0.5 at most
+
+
+def blob_blocks(labels: np.ndarray, centres: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """Feature blocks (each layer of CORRESPONDENCE_LAYERS) whose grid pixel of label k lies near
+    ``centres[k]``."""
+    rng = np.random.default_rng(seed)
+    return {
+        name: centres[labels] + 0.1 * rng.standard_normal(labels.shape + (centres.shape[1],))
+        for name in cs.CORRESPONDENCE_LAYERS
+    }
+
+
+def test_correspondence_is_high_for_regions_the_features_pair_and_low_for_unrelated_ones():
+    centres = np.eye(8)[:3] + 0.05
+    content = np.repeat(np.array([0, 1, 2]), [30, 40, 50])[:, None].repeat(10, 1)  # bands of three regions
+    style = np.repeat(np.array([2, 0, 1]), [40, 40, 40])[:, None].repeat(8, 1)  # the same kinds elsewhere
+    blocks = (blob_blocks(content, centres, 0), blob_blocks(style, centres, 1))
+    assert cs.correspondence(blocks, (content, style)) > 0.95
+    swapped = np.array([1, 2, 0])[style]  # the style's regions named after the wrong content regions
+    assert cs.correspondence(blocks, (content, swapped)) < 0
+    unrelated = (blocks[0], blob_blocks(style, np.eye(8)[3:6], 2))  # features unlike any content's
+    assert abs(cs.correspondence(unrelated, (content, style))) < cs.MIN_CORRESPONDENCE
+    assert cs.correspondence(blocks, (np.zeros_like(content), np.zeros_like(style))) == 1.0
+
+
+def smooth_blobs(size: int) -> np.ndarray:
+    """Soft waves of colour, with nothing of a sky or a textured ground."""
+    y, x = np.mgrid[0:size, 0:size] / size
+    return np.stack([0.5 + 0.4 * np.sin(6 * x + c) * np.cos(5 * y - c) for c in range(3)], -1).astype(np.float32)
+
+
+@pytest.mark.slow
+def test_a_pair_that_shares_nothing_falls_back_to_one_region(vgg):
+    content, _ = two_part_scene(96, 128, 0.4, (0.5, 0.7, 0.95), (0.3, 0.5, 0.2), seed=1)
+    seg = cs.cosegment(content, smooth_blobs(112), vgg)
+    assert seg.chosen == "fallback" and seg.correspondence < cs.MIN_CORRESPONDENCE
+    assert seg.content.names == seg.style.names == ["region_0"]
+    assert not seg.content.labels.any() and not seg.style.labels.any()
+    assert seg.regions in seg.disagreement  # the clustering it judged is still recorded
+    given = cs.cosegment(content, smooth_blobs(112), vgg, regions=3)  # a number asked for is kept
+    assert given.chosen == "given" and len(given.content.names) > 1

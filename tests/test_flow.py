@@ -228,6 +228,29 @@ def test_segmentation_source_is_chosen_and_recorded(prefect_api, samples, tmp_pa
     assert len(keys) == 3
 
 
+def test_a_pair_whose_regions_pair_nothing_alike_runs_as_one_region_and_says_so(prefect_api, tmp_path):
+    """A sky over textured ground and a style of soft colour waves share no kind of region:
+    co-segmentation's correspondence falls below its minimum and the pair runs as one
+    whole-image region."""
+    y, x = np.mgrid[0:96, 0:96] / 96
+    waves = np.stack([0.5 + 0.4 * np.sin(6 * x + c) * np.cos(5 * y - c) for c in range(3)], -1)
+    Image.fromarray((waves * 255).astype(np.uint8)).save(tmp_path / "waves.png")
+    scene = np.empty((72, 96, 3))
+    scene[:30] = np.array([0.5, 0.7, 0.95]) + 0.1 * y[:30, :, None]
+    scene[30:] = np.array([0.3, 0.5, 0.2]) * (0.4 + 0.9 * np.random.default_rng(1).random((42, 96, 1)))
+    Image.fromarray((np.clip(scene, 0, 1) * 255).astype(np.uint8)).save(tmp_path / "scene.png")
+    sidecar = stylize_pair(
+        content=str(tmp_path / "scene.png"),
+        style=str(tmp_path / "waves.png"),
+        output=str(tmp_path / "o.png"),
+        config=settings(64, optimizer={"iterations": 2, "init": "transfer"}),
+        artifact_root=str(tmp_path / "a"),
+    )
+    seg = sidecar["segmentation"]
+    assert seg["source"] == "cosegment" and seg["chosen"] == "fallback", seg
+    assert seg["correspondence"] < 0.25 and sidecar["regions"] == ["region_0"]
+
+
 def test_the_output_comes_back_at_the_photos_size_or_the_size_asked_for(prefect_api, samples, tmp_path):
     common = dict(
         content=str(samples / "rocket.jpg"),

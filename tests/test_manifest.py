@@ -59,6 +59,18 @@ def test_rows_from_sidecars_and_failures():
     assert bad["status"] == "failed" and bad["params_hash"] == row["params_hash"]
 
 
+def test_the_segmentation_column_says_when_co_segmentation_fell_back_to_one_region():
+    def row(segmentation: dict) -> dict:
+        return sidecar_row({**SIDECAR, "segmentation": segmentation})
+
+    paired = row({"source": "cosegment", "chosen": "auto", "correspondence": 0.71})
+    assert (paired["segmentation"], paired["region_correspondence"]) == ("cosegment", 0.71)
+    fallback = row({"source": "cosegment", "chosen": "fallback", "correspondence": 0.12})
+    assert (fallback["segmentation"], fallback["region_correspondence"]) == ("cosegment-fallback", 0.12)
+    masks = row({"source": "user-mask", "content": "user-mask", "style": "user-mask"})
+    assert (masks["segmentation"], masks["region_correspondence"]) == ("user-mask", None)
+
+
 def test_parts_are_read_back_as_one_dataset(tmp_path):
     out = str(tmp_path / "out")
     ok = {**sidecar_row(SIDECAR), "run_id": "r1", "timestamp": now_utc()}
