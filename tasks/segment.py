@@ -15,7 +15,7 @@ from photostyle.core.segmentation import USER_MASK, Segmentation, SegmentInputs,
 from photostyle.tasks.options import cached_stage
 
 STAGE = "segment"
-VERSION = 13
+VERSION = 14
 
 
 def segment_key(
