@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from dpst_quality import DEFAULT_DATA, run_flow
 from methods import configs
-from PIL import Image, ImageDraw
+from pictures import contact_sheet
+from PIL import Image
 
 from photostyle.core.colour import rgb_to_lab
 from photostyle.core.imageio import load_image, resize_to
@@ -56,19 +57,7 @@ def report(name: str, result: Path, content_mask: Path, style: np.ndarray, style
 
 def picture(tiles: list[tuple[str, Path]], target: Path, tile: int = 220) -> None:
     """The images side by side, each with its caption."""
-    thumbs = []
-    for _, path in tiles:
-        with Image.open(path) as img:
-            img = img.convert("RGB")
-            img.thumbnail((tile - 6, tile - 6))
-            thumbs.append(img)
-    grid = Image.new("RGB", (tile * len(tiles), 24 + max(t.height for t in thumbs)), "white")
-    draw = ImageDraw.Draw(grid)
-    for i, ((caption, _), img) in enumerate(zip(tiles, thumbs)):
-        grid.paste(img, (i * tile + 3, 18))
-        draw.text((i * tile + 4, 3), caption, fill="black")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    grid.save(target, quality=88)
+    contact_sheet([[path for _, path in tiles]], [caption for caption, _ in tiles], target, tile)
 
 
 def main(argv: list[str] | None = None) -> int:

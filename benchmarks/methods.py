@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from dpst_quality import DEFAULT_DATA, METRICS, PAIRS, run_flow, score_image
+from pictures import contact_sheet
 
 from photostyle.core.config import StyleConfig
 
@@ -62,34 +63,13 @@ def table_row(label: str, rows: list[dict], key: str, seconds: str) -> str:
 
 def picture(rows: dict[str, list[dict]], data: Path, out: Path, labels: list[str], target: Path) -> None:
     """A grid: one row per pair (its first three), columns content, style, then each method."""
-    from PIL import Image, ImageDraw
-
-    tile = 180
     pairs = [r["pair"] for r in rows[labels[0]][:3]]
-    columns = ["content", "style", *labels]
-    thumbs = []
-    for k in pairs:
-        paths = [data / "input" / f"in{k}.png", data / "style" / f"tar{k}.png"]
-        paths += [out / f"out{k}-{labels.index(label)}.png" for label in labels]
-        row = []
-        for path in paths:
-            with Image.open(path) as img:
-                img = img.convert("RGB")
-                img.thumbnail((tile - 4, tile - 4))
-                row.append(img)
-        thumbs.append(row)
-    heights = [max(img.height for img in row) + 4 for row in thumbs]
-    grid = Image.new("RGB", (tile * len(columns), 16 + sum(heights)), "white")
-    draw = ImageDraw.Draw(grid)
-    for j, name in enumerate(columns):
-        draw.text((j * tile + 4, 2), name, fill="black")
-    top = 16
-    for row, height in zip(thumbs, heights):
-        for j, img in enumerate(row):
-            grid.paste(img, (j * tile + 2, top + 2))
-        top += height
-    target.parent.mkdir(parents=True, exist_ok=True)
-    grid.save(target, quality=88)
+    grid = [
+        [data / "input" / f"in{k}.png", data / "style" / f"tar{k}.png"]
+        + [out / f"out{k}-{labels.index(label)}.png" for label in labels]
+        for k in pairs
+    ]
+    contact_sheet(grid, ["content", "style", *labels], target)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pictures import contact_sheet
 
 from photostyle.flows.prefect_env import apply_prefect_defaults
 
@@ -319,6 +320,28 @@ def print_quality(rows: list[dict]) -> None:
     )
 
 
+def worst_picture(
+    quality: list[dict], regions: list[dict], data: Path, out: Path, target: Path, count: int = 5
+) -> None:
+    """The ``count`` pairs with the highest style distance ratio auto / hand: content, style, the
+    result with the hand masks and with the automatic regions, each row captioned with its part,
+    mIoU and ratios."""
+    miou = {r["pair"]: r["miou"] for r in regions}
+    worst = sorted(quality, key=lambda r: -r["ratios"]["style_distance"])[:count]
+    rows = [
+        [data / "input" / f"in{r['pair']}.png", data / "style" / f"tar{r['pair']}.png"]
+        + [out / variant / f"out{r['pair']}.png" for variant in ("hand", "auto")]
+        for r in worst
+    ]
+    captions = [
+        f"pair {r['pair']} ({'tuning' if r['pair'] in TUNING else 'held out'}): mIoU {miou[r['pair']]:.2f}, "
+        f"auto/hand style distance {r['ratios']['style_distance']:.2f}, "
+        f"photorealism {r['ratios']['photorealism']:.2f}"
+        for r in worst
+    ]
+    contact_sheet(rows, ["content", "style", "hand masks", "automatic regions"], target, 200, captions)
+
+
 def combine(folders: list[str]) -> dict:
     """The quality runs in ``folders`` (results.json each, e.g. one without jitter and others with
     it) taken together: per pair, the median of its auto/hand ratios over the runs that have both
@@ -400,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", default="bench-out/segmentation", help="folder for outputs and results.json")
     p.add_argument(
+        "--picture", default="", help="where the five worst pairs' picture goes (default: worst.jpg in --out)"
+    )
+    p.add_argument(
         "--combine",
         default="",
         metavar="DIR,DIR,...",
@@ -433,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# dpst with hand vs automatic masks, {config.model_dump_json()}; style distance over the hand regions")
         if all(r["ratios"] for r in quality):
             print_quality(quality)
+            worst_picture(quality, regions, data, Path(args.out), Path(args.picture or Path(args.out, "worst.jpg")))
         results["quality"] = quality
     Path(args.out).mkdir(parents=True, exist_ok=True)
     Path(args.out, "results.json").write_text(json.dumps(results, indent=2, default=float))
