@@ -244,7 +244,10 @@ def print_regions(rows: list[dict]) -> None:
     extra = (f" {'proxy auto/hand':>15} {'one/hand':>8}" if proxy else "") + (
         f" {'short photo':>11} {'style':>6}" if short else ""
     )
-    print(f"{'pair':>6} {'mIoU':>6} {'auto':>5} {'hand':>5} {'seconds':>8}{extra}  source, disagreement by count")
+    print(
+        f"{'pair':>6} {'mIoU':>6} {'auto':>5} {'hand':>5} {'seconds':>8}{extra}  source, choice, "
+        "correspondence, disagreement by count"
+    )
     for r in rows:
         disagreement = r["detail"].get("disagreement") or {}
         extra = (f" {r['proxy']['auto']:15.3f} {r['proxy']['one_region']:8.3f}" if proxy else "") + (
@@ -252,7 +255,8 @@ def print_regions(rows: list[dict]) -> None:
         )
         print(
             f"{r['pair']:>6} {r['miou']:6.3f} {r['auto_regions']:>5} {r['hand_regions']:>5} {r['seconds']:8.2f}{extra}"
-            f"  {r['source']} {' '.join(f'{k}:{v:.3f}' for k, v in disagreement.items())}"
+            f"  {r['source']} {r['detail'].get('chosen', '-')} {r['detail'].get('correspondence', '-')} "
+            f"{' '.join(f'{k}:{v:.3f}' for k, v in disagreement.items())}"
         )
     values = [r["miou"] for r in rows]
     print(
