@@ -178,7 +178,10 @@ def test_manifest_has_one_row_per_photo_with_keys_scores_and_errors(first_run, s
     assert by_input["a.jpg"]["mask_uri"] == "s3://photos/in/a.mask.png"
     # a photo with a mask keeps it (its style has none: one region); the others are co-segmented
     assert by_input["a.jpg"]["segmentation"] == "user-mask+single-region"
-    assert {by_input[n]["segmentation"] for n in GOOD if n != "a.jpg"} == {"cosegment"}
+    segmented = [by_input[n] for n in GOOD if n != "a.jpg"]
+    assert {r["segmentation"] for r in segmented} <= {"cosegment", "cosegment-fallback"}
+    assert all(isinstance(r["region_correspondence"], float) for r in segmented)  # the pairing's confidence
+    assert by_input["a.jpg"]["region_correspondence"] is None
     assert all(by_input[n]["regions"] for n in GOOD) and broken["segmentation"] is None
     assert len({r["params_hash"] for r in rows}) == 1
 
