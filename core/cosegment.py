@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from photostyle.core.colour import region_colour_transfer, rgb_to_lab
 from photostyle.core.filters import guided_filter
 from photostyle.core.imageio import resize_long_side
-from photostyle.core.masks import LabelMap
+from photostyle.core.masks import LabelMap, nearest_index
 from photostyle.core.metrics import style_distance
 from photostyle.core.regions import DEFAULT_MIN_SHARE, merge_unshared, pair_regions
 from photostyle.core.vgg import VGGFeatures
@@ -501,9 +501,7 @@ def nearest_neighbours(a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> tuple
 
 def grid_labels(labels: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     """A label map (H, W) sampled at the centres of a (h, w) grid's cells, flattened."""
-    rows = ((np.arange(grid[0]) + 0.5) * labels.shape[0] / grid[0]).astype(int)
-    cols = ((np.arange(grid[1]) + 0.5) * labels.shape[1] / grid[1]).astype(int)
-    return labels[np.ix_(rows, cols)].ravel()
+    return labels[np.ix_(nearest_index(labels.shape[0], grid[0]), nearest_index(labels.shape[1], grid[1]))].ravel()
 
 
 def correspondence(

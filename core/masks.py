@@ -144,7 +144,7 @@ def load_mask(uri: str, storage_options: dict | None = None) -> LabelMap:
     return decode_mask(read_bytes(uri, storage_options), uri)
 
 
-def _nearest_index(src: int, dst: int) -> np.ndarray:
+def nearest_index(src: int, dst: int) -> np.ndarray:
     """Source index sampled by each of ``dst`` outputs under nearest-neighbour resizing."""
     return np.minimum(((np.arange(dst) + 0.5) * src / dst).astype(np.int64), src - 1)
 
@@ -176,7 +176,7 @@ def fit_mask(mask: LabelMap, photo_shape: tuple[int, int], target_shape: tuple[i
     th, tw = target_shape
     if th < 1 or tw < 1:
         raise ValueError(f"target shape must be positive, got {target_shape}")
-    resized = labels[_nearest_index(labels.shape[0], th)][:, _nearest_index(labels.shape[1], tw)]
+    resized = labels[nearest_index(labels.shape[0], th)][:, nearest_index(labels.shape[1], tw)]
     kept = np.unique(resized)
     if kept.size == len(mask.names) and (kept.size == 0 or kept[-1] == kept.size - 1):
         return LabelMap(np.ascontiguousarray(resized, dtype=np.int32), list(mask.names))
