@@ -49,35 +49,20 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
 
 
 def region_colour_transfer(
-    content: np.ndarray,
-    style: np.ndarray,
-    content_masks: np.ndarray,
-    style_masks: np.ndarray,
-    mix: np.ndarray | None = None,
+    content: np.ndarray, style: np.ndarray, content_masks: np.ndarray, style_masks: np.ndarray
 ) -> np.ndarray:
     """Match each content region's Lab mean and standard deviation to its style region's.
 
-    Masks are (K,H,W) and (K,Hs,Ws); pixels outside every region keep their colour. With ``mix``
-    (K,K, rows summing to 1), region k's target is the mixture of the style regions weighted by
-    row k (its mean and variance as a mixture's). Returns HxWx3 float32 in [0,1].
+    Masks are (K,H,W) and (K,Hs,Ws); pixels outside every region keep their colour. Returns
+    HxWx3 float32 in [0,1].
     """
     src = rgb_to_lab(content)
     ref = rgb_to_lab(style)
     out = src.copy()
-    smasks = np.asarray(style_masks, bool)
-    weights = np.eye(len(smasks)) if mix is None else np.asarray(mix, np.float64)
-    stats = [(ref[m].mean(0), ref[m].var(0)) if m.any() else None for m in smasks]
-    for cmask, row in zip(np.asarray(content_masks, bool), weights):
-        parts = [(w, st) for w, st in zip(row, stats) if w > 0 and st is not None]
-        if not cmask.any() or not parts:
+    for cmask, smask in zip(np.asarray(content_masks, bool), np.asarray(style_masks, bool)):
+        if not cmask.any() or not smask.any():
             continue
-        if len(parts) == 1:
-            mean, var = parts[0][1]
-        else:
-            total = sum(w for w, _ in parts)
-            mean = sum(w * m for w, (m, _) in parts) / total
-            var = sum(w * (v + m**2) for w, (m, v) in parts) / total - mean**2
-        a = src[cmask]
-        scale = np.sqrt(np.maximum(var, 0.0)) / np.maximum(a.std(0), 1e-6)
-        out[cmask] = (a - a.mean(0)) * scale + mean
+        a, b = src[cmask], ref[smask]
+        scale = b.std(0) / np.maximum(a.std(0), 1e-6)
+        out[cmask] = (a - a.mean(0)) * scale + b.mean(0)
     return lab_to_rgb(out).astype(np.float32)

@@ -105,7 +105,6 @@ class LossContext:
     style_masks: torch.Tensor | None = None
     laplacian: torch.Tensor | None = None
     nima: object | None = None
-    style_mix: torch.Tensor | None = None  # (K,K): region k's target mixes the style regions' Grams
 
 
 class LossTerm(Protocol):
@@ -162,8 +161,7 @@ class GramTerm:
 
 class MaskedGramTerm:
     """DPST's augmented style loss: region k of the output takes the Gram of style region k, with
-    the masks carried down to every layer (``VGGFeatures.region_masks``); with a style mix,
-    region k takes the mix's row k of the style regions' Grams (``core.pairing``)."""
+    the masks carried down to every layer (``VGGFeatures.region_masks``)."""
 
     def __init__(self, ctx: LossContext):
         if ctx.content_masks is None or ctx.style_masks is None:
@@ -173,8 +171,6 @@ class MaskedGramTerm:
             feats = ctx.vgg(ctx.style, self.layers)
             style_masks = ctx.vgg.region_masks(ctx.style_masks, self.layers)
             self.targets = {n: [gram(feats[n][0], m) for m in style_masks[n]] for n in self.layers}
-            if ctx.style_mix is not None:
-                self.targets = {n: mixed(ctx.style_mix, t) for n, t in self.targets.items()}
         self.masks = ctx.vgg.region_masks(ctx.content_masks, self.layers)
         self.areas = {n: mask_areas(m) for n, m in self.masks.items()}
 
@@ -182,12 +178,6 @@ class MaskedGramTerm:
         return sum(
             region_style_loss(features[n][0], self.masks[n], self.targets[n], self.areas[n]) for n in self.layers
         )
-
-
-def mixed(weights: torch.Tensor, grams: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Row k of ``weights`` (K,K) applied to the K Gram matrices: K mixed targets."""
-    stacked = torch.stack(grams)
-    return list(torch.einsum("kj,jab->kab", weights.to(stacked.dtype), stacked))
 
 
 class TVTerm:

@@ -69,7 +69,6 @@ SCHEMA = pa.schema(
         pa.field("segmentation", pa.string()),  # user-mask, model, cosegment(-fallback) or single-region
         pa.field("region_correspondence", pa.float64()),  # co-segmentation's confidence in its pairing
         pa.field("regions", pa.list_(pa.string())),  # the paired regions' names
-        pa.field("reassigned_regions", pa.list_(pa.string())),  # regions styled from other style regions
         pa.field("weights_id", pa.string()),
         pa.field("device", pa.string()),
         pa.field("worker", pa.string()),  # host:pid of the process that ran the photo
@@ -126,7 +125,6 @@ def sidecar_row(sidecar: dict, mask_uri: str | None = None) -> dict:
         "segmentation": segmentation_source(sidecar),
         "region_correspondence": (sidecar.get("segmentation") or {}).get("correspondence"),
         "regions": sidecar.get("regions"),
-        "reassigned_regions": sorted(sidecar.get("reassigned_regions") or {}) or None,
         "candidates": candidate_rows(sidecar.get("candidates")),
     }
 

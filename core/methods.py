@@ -52,10 +52,7 @@ class MethodInputs:
     """What a method optimises from: images HxWx3 float32 in [0, 1]; region weights (K,H,W) and
     (K,Hs,Ws) in [0, 1] pairing content region k with style region k (None for methods without
     regions); the content's matting Laplacian (None unless the method needs it); the NIMA model
-    (``core.nima.NimaModel``) of the quality term (None unless ``nima_weight`` is set).
-    ``style_mix`` (K,K), rows summing to 1, lets region k take its style from several style
-    regions (``core.pairing``); ``pair_by_features`` asks the method to derive it from the
-    images' deep features (automatic regions), None and False keep region k to region k."""
+    (``core.nima.NimaModel``) of the quality term (None unless ``nima_weight`` is set)."""
 
     content: np.ndarray
     style: np.ndarray
@@ -63,8 +60,6 @@ class MethodInputs:
     style_masks: np.ndarray | None = None
     laplacian: scipy.sparse.csr_matrix | None = None
     nima: Any = None
-    style_mix: np.ndarray | None = None
-    pair_by_features: bool = False
 
 
 @dataclass
@@ -76,7 +71,6 @@ class StyleResult:
     seconds: float
     device: str
     terms: dict[str, dict[str, float]] = field(default_factory=dict)  # stage: {term: weight}
-    style_mix: np.ndarray | None = None  # the regions' mix of style targets, when not region k to k
 
 
 #: A method's run: (inputs, its settings, the optimiser's, weights=VGG source, device=torch device,

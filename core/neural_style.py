@@ -27,7 +27,6 @@ from photostyle.core.laplacian import matting_laplacian, to_torch_sparse
 from photostyle.core.losses import LossContext, Objective, weighted_terms
 from photostyle.core.methods import MethodInputs, MethodSpec, Progress, StyleResult, register_method
 from photostyle.core.optimize import initial_image, run_stage, to_image, to_tensor
-from photostyle.core.pairing import feature_votes, style_mix
 from photostyle.core.regions import region_weights, strongest_region
 from photostyle.core.upsample import upsample_result
 from photostyle.core.vgg import VGGFeatures, build_vgg
@@ -64,19 +63,6 @@ def scale_levels(shape: tuple[int, int], scales: int) -> list[tuple[int, int]]:
     return [long_side_shape(shape, side) for side in sides if side >= MIN_LEVEL_SIDE] + [tuple(shape)]
 
 
-def _paired(inputs: MethodInputs, vgg: VGGFeatures) -> MethodInputs:
-    """The inputs with their style mix derived from the deep features when they ask for it and
-    have more than one region (``core.pairing``); the mix is None when every region keeps its
-    partner."""
-    if not inputs.pair_by_features or inputs.style_mix is not None or inputs.content_masks is None:
-        return inputs
-    if inputs.style_masks is None or len(inputs.content_masks) < 2:
-        return inputs
-    votes = feature_votes(vgg, inputs.content, inputs.style, inputs.content_masks, inputs.style_masks)
-    mix = style_mix(votes)
-    return dataclasses.replace(inputs, style_mix=None if np.array_equal(mix, np.eye(len(mix))) else mix)
-
-
 def _rescaled(inputs: MethodInputs, shape: tuple[int, int]) -> MethodInputs:
     """The inputs at a smaller content size ``shape``: the style scaled by the same factor, the
     region weights resized, the matting Laplacian built again when the method reads one."""
@@ -99,7 +85,6 @@ def _rescaled(inputs: MethodInputs, shape: tuple[int, int]) -> MethodInputs:
         masks(inputs.style_masks, style.shape),
         laplacian,
         inputs.nima,
-        inputs.style_mix,
     )
 
 
@@ -120,7 +105,6 @@ def _solve(
     pixels and each stage's term weights."""
     content, style = to_tensor(inputs.content, dev), to_tensor(inputs.style, dev)
     cmasks, smasks = _masks(inputs, regions=photorealistic)
-    mix = inputs.style_mix if photorealistic and len(cmasks) > 1 else None
     ctx = LossContext(
         vgg,
         content,
@@ -130,7 +114,6 @@ def _solve(
         torch.from_numpy(cmasks).to(dev),
         torch.from_numpy(smasks).to(dev),
         nima=inputs.nima,
-        style_mix=None if mix is None else torch.from_numpy(np.asarray(mix, np.float32)).to(dev),
     )
     scale = pixel_scale(method, inputs.content.shape)
     style_term = "masked_gram" if photorealistic else "gram"
@@ -149,12 +132,7 @@ def _solve(
     used = {}
     if x0 is None or not photorealistic:
         transfer = partial(
-            region_colour_transfer,
-            inputs.content,
-            inputs.style,
-            strongest_region(cmasks),
-            strongest_region(smasks),
-            None if mix is None else np.asarray(mix),
+            region_colour_transfer, inputs.content, inputs.style, strongest_region(cmasks), strongest_region(smasks)
         )
         start = initial_image(content, optimizer, transfer) if x0 is None else to_tensor(x0, dev)
         first = method.first_stage_iterations if isinstance(method, DPSTConfig) else None
@@ -188,7 +166,6 @@ def _run(
     torch.manual_seed(optimizer.seed)
     start = time.perf_counter()
     vgg = build_vgg(weights, method.pooling, last_layer(method), str(dev))
-    inputs = _paired(inputs, vgg) if photorealistic else inputs
     levels = scale_levels(inputs.content.shape[:2], optimizer.scales)
     history: list[dict] = []
     used: dict[str, dict[str, float]] = {}
@@ -201,7 +178,7 @@ def _run(
         x, stage_used = _solve(level, method, optimizer, vgg, dev, x0, progress, history, photorealistic, label)
         used.update(stage_used)
         previous = (level.content, to_image(x))
-    return StyleResult(previous[1], history, time.perf_counter() - start, str(dev), used, inputs.style_mix)
+    return StyleResult(previous[1], history, time.perf_counter() - start, str(dev), used)
 
 
 def run_gatys(

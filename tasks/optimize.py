@@ -18,7 +18,6 @@ from photostyle.core.imageio import encode_image, is_flat
 from photostyle.core.methods import MethodConfig, MethodInputs, Progress, method_spec, run_method
 from photostyle.core.nima import load_nima
 from photostyle.core.optimize import kept_loss
-from photostyle.core.pairing import reassigned
 from photostyle.core.regions import optimisation_masks
 from photostyle.core.vgg import load_weights
 from photostyle.tasks.group import load_pairs
@@ -32,8 +31,6 @@ VERSION = 4
 RESULT_FILE = "image.npy"
 #: How many progress lines a stage logs (plus its first and last iteration).
 PROGRESS_LINES = 20
-#: How automatic regions pair with the style's (``core.pairing``), part of their optimisations' keys.
-PAIRING = "feature-votes-2"
 #: The Prefect tag of the optimize task: ``prefect concurrency-limit create photostyle-optimize N``
 #: caps optimisations across every process and worker that shares the Prefect server.
 OPTIMIZE_TAG = "photostyle-optimize"
@@ -76,15 +73,8 @@ def optimize_key(
         "weights": load_weights(vgg_weights).weights_id,
         "nima": nima_weights if method.nima_weight > 0 else None,
     }
-    if inputs["regions"] is not None and automatic_regions(regions):
-        inputs["pairing"] = PAIRING  # only automatic regions are re-paired by their features
     params = {"method": method.model_dump(mode="json"), "optimizer": optimizer.model_dump(mode="json")}
     return stage_key(STAGE, VERSION, inputs, params)
-
-
-def automatic_regions(regions: ArtifactRef) -> bool:
-    """Whether a ``group`` reference holds automatic regions (the user's masks are kept as drawn)."""
-    return bool(regions.meta.get("soft_borders"))
 
 
 def _key(inputs: dict) -> str:
@@ -137,9 +127,8 @@ def optimize(
     def compute() -> tuple[dict[str, bytes], dict]:
         inputs = MethodInputs(store.read_image(content), store.read_image(style))
         if regions is not None:
-            pairs = load_pairs(store, regions)
-            inputs.content_masks, inputs.style_masks = optimisation_masks(pairs, inputs.content, inputs.style)
-            inputs.pair_by_features = pairs.soft_borders
+            masks = optimisation_masks(load_pairs(store, regions), inputs.content, inputs.style)
+            inputs.content_masks, inputs.style_masks = masks
         if laplacian is not None:
             inputs.laplacian = load_laplacian(store, laplacian)
         dev = resolve_device(device)
@@ -165,8 +154,6 @@ def optimize(
             "iterations": len(result.history),
             "terms": result.terms,
         }
-        if result.style_mix is not None:
-            meta["reassigned"] = reassigned(result.style_mix, list(regions.meta["names"]))
         return files, meta
 
     return store.get_or_create(STAGE, key, compute, refresh)

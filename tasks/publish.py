@@ -119,7 +119,6 @@ def publish(
         "stages": stage_summary(refs),
         "segmentation": segmentation_summary(refs),
         "regions": refs["group"].meta.get("names") if "group" in refs else None,
-        "reassigned_regions": refs["optimize"].meta.get("reassigned"),
         "device": refs["optimize"].meta.get("device"),
         "weights_id": refs["optimize"].meta.get("weights_id"),
         "code_version": code_version(),

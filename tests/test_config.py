@@ -156,20 +156,3 @@ def _keys(config: StyleConfig) -> dict[str, str]:
 def test_each_stage_key_hashes_only_the_settings_that_stage_reads(change, stages):
     before, after = _keys(StyleConfig()), _keys(StyleConfig.model_validate(change))
     assert {stage for stage in before if before[stage] != after[stage]} == stages
-
-
-def test_only_automatic_regions_key_their_optimisation_by_the_feature_pairing():
-    """Re-pairing by features changes automatic regions' optimisations, and leaves the keys of
-    runs with the user's masks (and their cached results) as they were."""
-    from photostyle.tasks.optimize import optimize_key
-
-    config = StyleConfig()
-    content, style, lap = map(_ref, ("c", "s", "lap"))
-    drawn = ArtifactRef("group", "reg", "mem://reg", "digest-of-reg", (), {})
-    automatic = ArtifactRef("group", "reg", "mem://reg", "digest-of-reg", (), {"soft_borders": True})
-
-    def key(regions: ArtifactRef) -> str:
-        return optimize_key(content, style, config.method, config.optimizer, config.weights, regions, lap)
-
-    assert key(drawn) != key(automatic)
-    assert key(drawn) == key(ArtifactRef("group", "reg", "mem://reg", "digest-of-reg", ()))

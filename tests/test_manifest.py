@@ -67,9 +67,6 @@ def test_the_segmentation_column_says_when_co_segmentation_fell_back_to_one_regi
     assert (paired["segmentation"], paired["region_correspondence"]) == ("cosegment", 0.71)
     fallback = row({"source": "cosegment", "chosen": "fallback", "correspondence": 0.12})
     assert (fallback["segmentation"], fallback["region_correspondence"]) == ("cosegment-fallback", 0.12)
-    assert paired["reassigned_regions"] is None
-    moved = sidecar_row({**SIDECAR, "reassigned_regions": {"region_2": {"region_0": 0.73, "region_2": 0.26}}})
-    assert moved["reassigned_regions"] == ["region_2"]
     masks = row({"source": "user-mask", "content": "user-mask", "style": "user-mask"})
     assert (masks["segmentation"], masks["region_correspondence"]) == ("user-mask", None)
 
