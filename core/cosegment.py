@@ -39,7 +39,7 @@ from photostyle.core.colour import region_colour_transfer, rgb_to_lab
 from photostyle.core.filters import guided_filter
 from photostyle.core.imageio import resize_long_side
 from photostyle.core.masks import LabelMap, nearest_index
-from photostyle.core.metrics import style_distance
+from photostyle.core.metrics import SortedColours, style_distance, style_sides
 from photostyle.core.regions import DEFAULT_MIN_SHARE, merge_unshared, pair_regions
 from photostyle.core.vgg import VGGFeatures
 
@@ -451,9 +451,10 @@ def transfer_agreement(
     rounding.
     """
     masks = {k: paired_masks(*maps, centroids[k], min_share) for k, maps in candidates.items()}
-    outputs = {k: region_colour_transfer(content, style, *m) for k, m in masks.items()}
+    outputs = {k: SortedColours(region_colour_transfer(content, style, *m)) for k, m in masks.items()}
+    sides = {k: style_sides(style, m[1]) for k, m in masks.items()}
     return {
-        k: float(np.mean([style_distance(outputs[k], style, *masks[j]) for j in candidates if j != k]))
+        k: float(np.mean([style_distance(outputs[k], sides[j], masks[j][0]) for j in candidates if j != k]))
         for k in candidates
     }
 

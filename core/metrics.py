@@ -109,6 +109,37 @@ def random_directions(n: int, dim: int, seed: int) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+def sorted_projections(
+    points: np.ndarray, n_projections: int = 64, seed: int = 0, max_points: int = 20000
+) -> np.ndarray:
+    """A point cloud (N, D) projected on ``n_projections`` seeded unit directions, each row sorted:
+    (n_projections, min(N, max_points)), one side of ``sliced_wasserstein``.
+
+    Computed once, a cloud can be compared with many others (``projected_distance``). Clouds larger
+    than ``max_points`` are subsampled (seeded, order-independent).
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2:
+        raise ValueError(f"expected an (N, D) point cloud, got shape {points.shape}")
+    if len(points) == 0:
+        raise ValueError("point clouds must not be empty")
+    points = _subsample(points, max_points, seed)
+    theta = random_directions(n_projections, points.shape[1], seed)
+    return np.sort(theta @ points.T, axis=1)
+
+
+def projected_distance(pa: np.ndarray, pb: np.ndarray) -> float:
+    """Sliced W1 distance between two clouds' ``sorted_projections`` (same directions): the mean
+    absolute difference of their quantile functions at max(N, M) mid-point quantiles."""
+    if pa.shape[0] != pb.shape[0]:
+        raise ValueError(f"projections on {pa.shape[0]} and {pb.shape[0]} directions")
+    na, nb = pa.shape[1], pb.shape[1]
+    grid = (np.arange(max(na, nb)) + 0.5) / max(na, nb)
+    qa = pa[:, np.minimum((grid * na).astype(np.int64), na - 1)]
+    qb = pb[:, np.minimum((grid * nb).astype(np.int64), nb - 1)]
+    return float(np.mean(np.abs(qa - qb)))
+
+
 def sliced_wasserstein(
     a: np.ndarray,
     b: np.ndarray,
@@ -125,21 +156,12 @@ def sliced_wasserstein(
     Clouds larger than ``max_points`` are subsampled (seeded, order-independent). Symmetric, 0 for
     identical clouds, invariant to the order of the points.
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    a, b = np.asarray(a), np.asarray(b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"expected (N, D) and (M, D) point clouds, got {a.shape} and {b.shape}")
-    if len(a) == 0 or len(b) == 0:
-        raise ValueError("point clouds must not be empty")
-    a = _subsample(a, max_points, seed)
-    b = _subsample(b, max_points, seed)
-    theta = random_directions(n_projections, a.shape[1], seed)
-    pa = np.sort(a @ theta.T, axis=0)
-    pb = np.sort(b @ theta.T, axis=0)
-    grid = (np.arange(max(len(a), len(b))) + 0.5) / max(len(a), len(b))
-    qa = pa[np.minimum((grid * len(a)).astype(np.int64), len(a) - 1)]
-    qb = pb[np.minimum((grid * len(b)).astype(np.int64), len(b) - 1)]
-    return float(np.mean(np.abs(qa - qb)))
+    return projected_distance(
+        sorted_projections(a, n_projections, seed, max_points), sorted_projections(b, n_projections, seed, max_points)
+    )
 
 
 def _masks_or_whole(masks: np.ndarray | None, shape: tuple[int, int], name: str) -> np.ndarray:
@@ -152,9 +174,57 @@ def _masks_or_whole(masks: np.ndarray | None, shape: tuple[int, int], name: str)
     return m
 
 
+class SortedColours:
+    """An image's Lab colours on the seeded directions, sorted once.
+
+    A region's ``sorted_projections`` are then the whole image's sorted values filtered by
+    membership, the same numbers without a sort per region; regions above ``max_points`` pixels
+    are subsampled as ``sorted_projections`` does and sorted on their own. Scoring one image under
+    many region maps (the co-segmentation's transfer agreement) sorts its colours once.
+    """
+
+    def __init__(
+        self, image: np.ndarray, n_projections: int = 64, seed: int = 0, max_points: int = 20000, name: str = "image"
+    ) -> None:
+        image = _check_image(image, name)
+        self.shape: tuple[int, int] = image.shape[:2]
+        self.lab = rgb_to_lab(image).reshape(-1, 3)
+        self.n_projections, self.seed, self.max_points = n_projections, seed, max_points
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _whole(self) -> tuple[np.ndarray, np.ndarray]:
+        """The whole image's sorted projections and, per direction, the pixel order they follow."""
+        if self._sorted is None:
+            projected = random_directions(self.n_projections, 3, self.seed) @ self.lab.T
+            order = np.argsort(projected, axis=1)
+            self._sorted = np.take_along_axis(projected, order, axis=1), order
+        return self._sorted
+
+    def region(self, mask: np.ndarray) -> np.ndarray:
+        """``sorted_projections`` of the colours under ``mask`` (HxW bool, not empty)."""
+        flat = np.asarray(mask, dtype=bool).reshape(-1)
+        n = int(flat.sum())
+        if n == 0:
+            raise ValueError("point clouds must not be empty")
+        if n > self.max_points:
+            return sorted_projections(self.lab[flat], self.n_projections, self.seed, self.max_points)
+        values, order = self._whole()
+        return values[flat[order]].reshape(self.n_projections, n)
+
+
+def style_sides(
+    style: np.ndarray, style_masks: np.ndarray | None = None, n_projections: int = 64, seed: int = 0
+) -> list[np.ndarray | None]:
+    """Each style region's Lab colours as ``sorted_projections`` (None for an empty region): the
+    style's half of ``style_distance``, computed once to compare many outputs with the same regions."""
+    colours = SortedColours(style, n_projections, seed, name="style")
+    sm = _masks_or_whole(style_masks, colours.shape, "style_masks")
+    return [colours.region(m) if m.any() else None for m in sm]
+
+
 def style_distance(
-    output: np.ndarray,
-    style: np.ndarray,
+    output: np.ndarray | SortedColours,
+    style: np.ndarray | list[np.ndarray | None],
     content_masks: np.ndarray | None = None,
     style_masks: np.ndarray | None = None,
     n_projections: int = 64,
@@ -164,23 +234,21 @@ def style_distance(
 
     Region k of the output (content geometry) is compared with region k of the style image;
     weights are the regions' pixel counts in the output, renormalised over the regions that are
-    non-empty in both images. Lower = closer to the style.
+    non-empty in both images. Lower = closer to the style. To score one image under many region
+    maps, ``output`` may be its ``SortedColours`` and ``style`` its ``style_sides`` for
+    ``style_masks`` (then ``style_masks`` is not needed); both must use the same directions.
     """
-    output = _check_image(output, "output")
-    style = _check_image(style, "style")
-    cm = _masks_or_whole(content_masks, output.shape[:2], "content_masks")
-    sm = _masks_or_whole(style_masks, style.shape[:2], "style_masks")
-    if len(cm) != len(sm):
-        raise ValueError(f"{len(cm)} content regions but {len(sm)} style regions")
-    lab_out = rgb_to_lab(output)
-    lab_sty = rgb_to_lab(style)
+    colours = output if isinstance(output, SortedColours) else SortedColours(output, n_projections, seed, name="output")
+    cm = _masks_or_whole(content_masks, colours.shape, "content_masks")
+    sides = style if isinstance(style, list) else style_sides(style, style_masks, n_projections, seed)
+    if len(cm) != len(sides):
+        raise ValueError(f"{len(cm)} content regions but {len(sides)} style regions")
     total, weight = 0.0, 0
-    for k in range(len(cm)):
-        n_out, n_sty = int(cm[k].sum()), int(sm[k].sum())
-        if n_out == 0 or n_sty == 0:
+    for k, side in enumerate(sides):
+        n_out = int(cm[k].sum())
+        if n_out == 0 or side is None:
             continue
-        d = sliced_wasserstein(lab_out[cm[k]], lab_sty[sm[k]], n_projections=n_projections, seed=seed)
-        total += n_out * d
+        total += n_out * projected_distance(colours.region(cm[k]), side)
         weight += n_out
     if weight == 0:
         raise ValueError("no region is non-empty in both the output and the style image")

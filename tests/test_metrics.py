@@ -9,12 +9,15 @@ from scipy import ndimage
 
 from photostyle.core.metrics import (
     Scores,
+    SortedColours,
     photorealism,
     rgb_to_lab,
     score_all,
     sliced_wasserstein,
+    sorted_projections,
     structure,
     style_distance,
+    style_sides,
 )
 
 
@@ -176,6 +179,34 @@ def test_style_distance_rejects_mismatched_masks():
         style_distance(img, img, np.ones((2, 8, 8), bool), np.ones((1, 8, 8), bool))
     with pytest.raises(ValueError):
         style_distance(img, img, np.ones((1, 7, 8), bool), None)
+
+
+def test_sorted_colours_region_is_the_regions_own_sort():
+    # Filtering the whole image's sorted projections by membership gives the region's own sort,
+    # also past max_points, where the region is subsampled as sorted_projections does.
+    image = textured(40, 50, seed=3)
+    lab = rgb_to_lab(image)
+    colours = SortedColours(image, max_points=900)
+    rng = np.random.default_rng(4)
+    for share in (0.1, 0.4, 0.9):
+        mask = rng.random((40, 50)) < share
+        np.testing.assert_allclose(
+            colours.region(mask), sorted_projections(lab[mask], max_points=900), rtol=0, atol=1e-12
+        )
+    with pytest.raises(ValueError, match="empty"):
+        colours.region(np.zeros((40, 50), bool))
+
+
+def test_style_distance_from_presorted_sides_equals_the_images():
+    output, style = textured(30, 40, seed=5), textured(36, 24, seed=6)
+    rng = np.random.default_rng(7)
+    cm = np.stack([rng.random((30, 40)) < 0.5 for _ in range(3)])
+    sm = np.stack([rng.random((36, 24)) < 0.5 for _ in range(3)])
+    sm[2] = False  # a region empty in the style is skipped either way
+    plain = style_distance(output, style, cm, sm)
+    presorted = style_distance(SortedColours(output), style_sides(style, sm), cm)
+    assert presorted == pytest.approx(plain, rel=1e-12, abs=0)
+    assert style_distance(output, style_sides(style, sm[::-1]), cm) != pytest.approx(plain, rel=1e-3)
 
 
 # --- photorealism and score_all ------------------------------------------------------------------
