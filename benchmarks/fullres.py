@@ -97,6 +97,18 @@ def run_one(content: str, style: str, out: str, settings: str) -> dict:
     }
 
 
+def print_row(r: dict) -> None:
+    """One photo's figures, printed as soon as its run ends."""
+    w, h = r["sizes"]["input"]
+    secs = " ".join(f"{k}={v:.1f}" for k, v in r["seconds"].items() if v is not None)
+    print(f"{r['photo']} {w}x{h} ({w * h / 1e6:.1f} MP) -> {r['sizes']['output'][0]}x{r['sizes']['output'][1]}")
+    print(f"  seconds: {secs}; flow wall {r['wall']:.1f}")
+    gpu = f", peak GPU memory {r['peak_gpu_mb']:.0f} MB" if r["peak_gpu_mb"] is not None else ""
+    print(f"  peak RSS {r['peak_rss_mb']:.0f} MB{gpu}")
+    ratios = " ".join(f"{m}={r['ratio'][m]:.3f}" for m in METRICS)
+    print(f"  full-res output at the working size / working result: {ratios}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     from photostyle.flows.cli import add_settings_flags, config_from_args
 
@@ -129,17 +141,9 @@ def main(argv: list[str] | None = None) -> int:
                 sys.exit(f"{photo.name} failed:\n{done.stderr[-3000:]}")
             row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append({"photo": photo.name, **row})
-            print(f"{photo.name} done", file=sys.stderr, flush=True)
-    print(f"# {settings} device={rows[0]['device']}")
-    for r in rows:
-        w, h = r["sizes"]["input"]
-        secs = " ".join(f"{k}={v:.1f}" for k, v in r["seconds"].items() if v is not None)
-        print(f"{r['photo']} {w}x{h} ({w * h / 1e6:.1f} MP) -> {r['sizes']['output'][0]}x{r['sizes']['output'][1]}")
-        print(f"  seconds: {secs}; flow wall {r['wall']:.1f}")
-        gpu = f", peak GPU memory {r['peak_gpu_mb']:.0f} MB" if r["peak_gpu_mb"] is not None else ""
-        print(f"  peak RSS {r['peak_rss_mb']:.0f} MB{gpu}")
-        ratios = " ".join(f"{m}={r['ratio'][m]:.3f}" for m in METRICS)
-        print(f"  full-res output at the working size / working result: {ratios}")
+            if len(rows) == 1:
+                print(f"# {settings} device={row['device']}", flush=True)
+            print_row(rows[-1])
     (out / "results.json").write_text(json.dumps({"config": json.loads(settings), "rows": rows}, indent=2))
     return 0
 
