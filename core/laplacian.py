@@ -346,6 +346,8 @@ def to_torch_sparse(
     L.sort_indices()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        # torch >= 2.11 warns on the copy to the device too, though the checks are opted out of below.
+        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
         return torch.sparse_csr_tensor(
             torch.from_numpy(L.indptr.astype(np.int64)),
             torch.from_numpy(L.indices.astype(np.int64)),
