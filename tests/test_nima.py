@@ -136,6 +136,18 @@ def bundled():
     return load_nima()
 
 
+def test_a_model_loaded_for_another_device_leaves_the_first_devices_model_whole(samples):
+    # The bundled model's VGG-19 trunk is shared per device; loading it for a second device (meta
+    # stands in for a GPU here) must not move the first device's trunk.
+    photo = resize_long_side(load_image(str(samples / "chelsea.jpg")), 96)
+    on_cpu = load_nima(None, "cpu")
+    before = nima_scores(on_cpu, photo)["nima_mean"]
+    elsewhere = load_nima(None, "meta")
+    assert {p.device.type for p in elsewhere.network.parameters()} == {"meta"}
+    assert {p.device.type for p in on_cpu.network.parameters()} == {"cpu"}
+    assert nima_scores(on_cpu, photo)["nima_mean"] == pytest.approx(before, abs=1e-6)
+
+
 @pytest.mark.parametrize("name", ["chelsea", "coffee", "rocket"])
 def test_the_bundled_model_scores_a_clean_photo_above_it_with_strong_noise_blur_or_jpeg(bundled, samples, name):
     """The sample photos are held out of the bundled model's training (scripts/train_nima.py)."""
