@@ -300,19 +300,19 @@ def strotss_loss(
     weights: dict[str, float],
     samples: int,
     generator: torch.Generator,
-) -> tuple[torch.Tensor, dict[str, float]]:
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The loss averaged over the region pairs, at freshly drawn positions; returns it and each
-    term's weighted value."""
+    term's weighted value (detached tensors, read back once a step: each read waits for a GPU)."""
     shape = tuple(output_maps[0].shape[-2:])
     total = output_maps[0].new_zeros(())
-    values = dict.fromkeys(weights, 0.0)
+    values = {name: total.new_zeros(()) for name in weights}
     for region in regions:
         positions = grid_positions(region.mask, samples, generator)
         terms = region_terms(sample(output_maps, positions, shape), sample(content_maps, positions, shape), region)
         for name, value in terms.items():
             weighted = weights[name] * value / len(regions)
             total = total + weighted
-            values[name] += float(weighted.detach())
+            values[name] = values[name] + weighted.detach()
     return total, values
 
 
@@ -345,10 +345,11 @@ def optimise_scale(
         loss, terms = strotss_loss(output_maps, content_maps, regions, weights, method.samples, generator)
         if nima is not None:
             quality = method.nima_weight * quality_loss(nima, image.clamp(0, 1))
-            loss, terms["nima"] = loss + quality, float(quality.detach())
+            loss, terms["nima"] = loss + quality, quality.detach()
         loss.backward()
         optimiser.step()
-        report(step, float(loss.detach()), terms)
+        numbers = torch.stack([loss.detach(), *terms.values()]).tolist()
+        report(step, numbers[0], dict(zip(terms, numbers[1:])))
     return collapse(pyramid).detach()
 
 
