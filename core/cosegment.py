@@ -452,7 +452,8 @@ def transfer_agreement(
     """
     masks = {k: paired_masks(*maps, centroids[k], min_share) for k, maps in candidates.items()}
     outputs = {k: SortedColours(region_colour_transfer(content, style, *m)) for k, m in masks.items()}
-    sides = {k: style_sides(style, m[1]) for k, m in masks.items()}
+    style_colours = SortedColours(style)
+    sides = {k: style_sides(style_colours, m[1]) for k, m in masks.items()}
     return {
         k: float(np.mean([style_distance(outputs[k], sides[j], masks[j][0]) for j in candidates if j != k]))
         for k in candidates

@@ -177,19 +177,26 @@ def _masks_or_whole(masks: np.ndarray | None, shape: tuple[int, int], name: str)
 class SortedColours:
     """An image's Lab colours on the seeded directions, sorted once.
 
-    A region's ``sorted_projections`` are then the whole image's sorted values filtered by
-    membership, the same numbers without a sort per region; regions above ``max_points`` pixels
-    are subsampled as ``sorted_projections`` does and sorted on their own. Scoring one image under
-    many region maps (the co-segmentation's transfer agreement) sorts its colours once.
+    With ``shared``, a region's ``sorted_projections`` are the whole image's sorted values filtered
+    by membership, the same numbers without a sort per region: scoring one image under many region
+    maps (the co-segmentation's transfer agreement) sorts its colours once. Without it, or for a
+    region above ``max_points`` pixels (subsampled as ``sorted_projections`` does), the region is
+    sorted on its own, which is cheaper for an image scored once.
     """
 
     def __init__(
-        self, image: np.ndarray, n_projections: int = 64, seed: int = 0, max_points: int = 20000, name: str = "image"
+        self,
+        image: np.ndarray,
+        n_projections: int = 64,
+        seed: int = 0,
+        max_points: int = 20000,
+        name: str = "image",
+        shared: bool = True,
     ) -> None:
         image = _check_image(image, name)
         self.shape: tuple[int, int] = image.shape[:2]
         self.lab = rgb_to_lab(image).reshape(-1, 3)
-        self.n_projections, self.seed, self.max_points = n_projections, seed, max_points
+        self.n_projections, self.seed, self.max_points, self.shared = n_projections, seed, max_points, shared
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
 
     def _whole(self) -> tuple[np.ndarray, np.ndarray]:
@@ -206,18 +213,23 @@ class SortedColours:
         n = int(flat.sum())
         if n == 0:
             raise ValueError("point clouds must not be empty")
-        if n > self.max_points:
+        if n > self.max_points or not self.shared:
             return sorted_projections(self.lab[flat], self.n_projections, self.seed, self.max_points)
         values, order = self._whole()
         return values[flat[order]].reshape(self.n_projections, n)
 
 
 def style_sides(
-    style: np.ndarray, style_masks: np.ndarray | None = None, n_projections: int = 64, seed: int = 0
+    style: np.ndarray | SortedColours, style_masks: np.ndarray | None = None, n_projections: int = 64, seed: int = 0
 ) -> list[np.ndarray | None]:
     """Each style region's Lab colours as ``sorted_projections`` (None for an empty region): the
-    style's half of ``style_distance``, computed once to compare many outputs with the same regions."""
-    colours = SortedColours(style, n_projections, seed, name="style")
+    style's half of ``style_distance``, computed once to compare many outputs with the same regions.
+    ``style`` may be the image's ``SortedColours``, to take sides for many region maps from one sort."""
+    colours = (
+        style
+        if isinstance(style, SortedColours)
+        else SortedColours(style, n_projections, seed, name="style", shared=False)
+    )
     sm = _masks_or_whole(style_masks, colours.shape, "style_masks")
     return [colours.region(m) if m.any() else None for m in sm]
 
@@ -238,7 +250,11 @@ def style_distance(
     maps, ``output`` may be its ``SortedColours`` and ``style`` its ``style_sides`` for
     ``style_masks`` (then ``style_masks`` is not needed); both must use the same directions.
     """
-    colours = output if isinstance(output, SortedColours) else SortedColours(output, n_projections, seed, name="output")
+    colours = (
+        output
+        if isinstance(output, SortedColours)
+        else SortedColours(output, n_projections, seed, name="output", shared=False)
+    )
     cm = _masks_or_whole(content_masks, colours.shape, "content_masks")
     sides = style if isinstance(style, list) else style_sides(style, style_masks, n_projections, seed)
     if len(cm) != len(sides):
