@@ -2,8 +2,8 @@
 
 For a 2560x1600 photo and the same photo enlarged to 12 and 24 megapixels (4256x2832, 6000x4000),
 each in a fresh process so its peak memory is its own, it prints seconds per stage, the flow's wall
-time, the start of the temporary Prefect server apart (a one-off cost that a batch pays once;
-timed with an empty flow before the pair's), the peak resident memory
+time, and apart from it the one-off costs that a batch pays once, timed before the pair's flow:
+the temporary Prefect server's start (an empty flow) and, on a GPU, CUDA's, the peak resident memory
 (the flow's process; the temporary Prefect server runs in another), the output's size against the
 input's, and the quality of the full-resolution output brought back to the working size against
 the working-size result: structure, photorealism and style distance, as ratios (1.00 is equal).
@@ -67,6 +67,17 @@ def prefect_start_seconds() -> float:
     return time.perf_counter() - start
 
 
+def cuda_start_seconds() -> float | None:
+    """Seconds CUDA takes to start in this process (its context, a first kernel); None without it."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    start = time.perf_counter()
+    torch.ones(1, device="cuda").add_(1).cpu()
+    return time.perf_counter() - start
+
+
 def run_one(content: str, style: str, out: str, settings: str) -> dict:
     """One pair run in this process: seconds per stage, peak memory, sizes and quality ratios."""
     from photostyle.flows.prefect_env import apply_prefect_defaults
@@ -86,6 +97,7 @@ def run_one(content: str, style: str, out: str, settings: str) -> dict:
     config = StyleConfig.model_validate_json(settings)
     root = str(Path(out).parent / "artifacts")
     prefect_start = prefect_start_seconds()
+    cuda_start = cuda_start_seconds() if config.device != "cpu" else None
     start = time.perf_counter()
     sidecar = stylize_pair(content=content, style=style, output=out, config=config, artifact_root=root)
     wall = time.perf_counter() - start
@@ -104,6 +116,7 @@ def run_one(content: str, style: str, out: str, settings: str) -> dict:
         "seconds": {name: s["seconds"] for name, s in stages.items()},
         "wall": wall,
         "prefect_start": prefect_start,
+        "cuda_start": cuda_start,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "peak_gpu_mb": gpu_peak_mb(),
         "sizes": sizes,
@@ -119,7 +132,8 @@ def print_row(r: dict) -> None:
     w, h = r["sizes"]["input"]
     secs = " ".join(f"{k}={v:.1f}" for k, v in r["seconds"].items() if v is not None)
     print(f"{r['photo']} {w}x{h} ({w * h / 1e6:.1f} MP) -> {r['sizes']['output'][0]}x{r['sizes']['output'][1]}")
-    print(f"  seconds: {secs}; flow wall {r['wall']:.1f} (before it, Prefect's start {r['prefect_start']:.1f})")
+    cuda = f", CUDA's {r['cuda_start']:.1f}" if r.get("cuda_start") is not None else ""
+    print(f"  seconds: {secs}; flow wall {r['wall']:.1f} (before it, Prefect's start {r['prefect_start']:.1f}{cuda})")
     gpu = f", peak GPU memory {r['peak_gpu_mb']:.0f} MB" if r["peak_gpu_mb"] is not None else ""
     print(f"  peak RSS {r['peak_rss_mb']:.0f} MB{gpu}")
     ratios = " ".join(f"{m}={r['ratio'][m]:.3f}" for m in METRICS)
