@@ -1,12 +1,15 @@
 """``photostyle score IMAGE...``: NIMA's mean and spread for any photos (folders expand to their
 photos), best first, and with ``--content`` (and ``--style``) the scores a run records against
-its inputs, so a user can rank a folder of results. Runs in this process, without Prefect."""
+its inputs, so a user can rank a folder of results. A photo that cannot be read does not stop the
+ranking of the others: each is named with its problem and the command exits with status 2. Runs in
+this process, without Prefect."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import sys
 
 from photostyle.core.collection import find_photos
 from photostyle.core.config import ScoringConfig
@@ -48,8 +51,9 @@ def expand(images: list[str]) -> list[str]:
     return out
 
 
-def score_images(args: argparse.Namespace) -> list[dict]:
-    """Each image's scores, best NIMA mean first."""
+def score_images(args: argparse.Namespace) -> tuple[list[dict], list[PhotostyleError]]:
+    """Each readable image's scores, best NIMA mean first, and the error of each image that could
+    not be read or scored."""
     ScoringConfig(nima_weights=args.nima_weights)  # refuses a spec without its sha256
     spec = weights_setting(args.nima_weights)
     if args.style and not args.content:
@@ -62,9 +66,13 @@ def score_images(args: argparse.Namespace) -> list[dict]:
         content = resize_long_side(load_image(args.content), args.size)
         lap = matting_laplacian(content)
         style = resize_long_side(load_image(args.style), args.size) if args.style else None
-    rows = []
+    rows, failures = [], []
     for uri in expand(args.images):
-        image = load_image(uri)
+        try:
+            image = load_image(uri)
+        except PhotostyleError as exc:
+            failures.append(exc)
+            continue
         row: dict = {"image": uri}
         if model is not None:
             row |= nima_scores(model, image)
@@ -74,11 +82,13 @@ def score_images(args: argparse.Namespace) -> list[dict]:
             if style is not None:
                 row["style_distance"] = style_distance(small, style)
         rows.append(row)
-    return sorted(rows, key=lambda r: -r.get("nima_mean", 0.0))
+    return sorted(rows, key=lambda r: -r.get("nima_mean", 0.0)), failures
 
 
 def print_scores(rows: list[dict], as_json: bool) -> None:
     """A table (or JSON lines) of the rows."""
+    if not rows:
+        return
     if as_json:
         for row in rows:
             print(json.dumps(row))
@@ -92,6 +102,11 @@ def print_scores(rows: list[dict], as_json: bool) -> None:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    """The ``score`` command."""
-    print_scores(score_images(args), args.json)
-    return 0
+    """The ``score`` command: 0 when every image was scored, 2 when some could not be read."""
+    rows, failures = score_images(args)
+    print_scores(rows, args.json)
+    for exc in failures:
+        print(f"photostyle: error: {exc}", file=sys.stderr)
+    if failures:
+        print(f"photostyle: {len(failures)} of {len(rows) + len(failures)} images not scored", file=sys.stderr)
+    return 2 if failures else 0

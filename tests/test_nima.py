@@ -203,6 +203,17 @@ def test_the_score_command_ranks_a_folder_and_scores_against_content_and_style(t
     assert "missing.png" in capsys.readouterr().err
 
 
+def test_the_score_command_ranks_the_readable_photos_and_names_the_others(tmp_path, samples, capsys):
+    for name in ("rocket", "coffee"):
+        Image.open(samples / f"{name}.jpg").save(tmp_path / f"{name}.png")
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    assert main(["score", str(tmp_path), "--json"]) == 2
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert sorted(r["image"].rsplit("/", 1)[-1] for r in rows) == ["coffee.png", "rocket.png"]
+    assert "broken.png" in captured.err and "1 of 3 images not scored" in captured.err
+
+
 def test_the_nima_weight_needs_a_model_and_a_weights_setting_needs_its_sha256():
     from pydantic import ValidationError
 
