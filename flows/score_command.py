@@ -51,6 +51,13 @@ def expand(images: list[str]) -> list[str]:
     return out
 
 
+def show_progress(done: int, total: int) -> None:
+    """``done/total`` on one line of a terminal's stderr while a folder is scored (nothing when
+    stderr is not a terminal, or for one photo)."""
+    if total > 1 and sys.stderr.isatty():
+        print(f"\rscored {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+
 def score_images(args: argparse.Namespace) -> tuple[list[dict], list[PhotostyleError]]:
     """Each readable image's scores, best NIMA mean first, and the error of each image that could
     not be read or scored."""
@@ -67,7 +74,9 @@ def score_images(args: argparse.Namespace) -> tuple[list[dict], list[PhotostyleE
         lap = matting_laplacian(content)
         style = resize_long_side(load_image(args.style), args.size) if args.style else None
     rows, failures = [], []
-    for uri in expand(args.images):
+    uris = expand(args.images)
+    for done, uri in enumerate(uris):
+        show_progress(done, len(uris))
         try:
             image = load_image(uri)
         except PhotostyleError as exc:
@@ -82,6 +91,7 @@ def score_images(args: argparse.Namespace) -> tuple[list[dict], list[PhotostyleE
             if style is not None:
                 row["style_distance"] = style_distance(small, style)
         rows.append(row)
+    show_progress(len(uris), len(uris))
     return sorted(rows, key=lambda r: -r.get("nima_mean", 0.0)), failures
 
 
