@@ -60,7 +60,7 @@ def show_progress(done: int, total: int) -> None:
 
 def score_images(args: argparse.Namespace) -> tuple[list[dict], list[PhotostyleError]]:
     """Each readable image's scores, best NIMA mean first, and the error of each image that could
-    not be read or scored."""
+    not be read."""
     ScoringConfig(nima_weights=args.nima_weights)  # refuses a spec without its sha256
     spec = weights_setting(args.nima_weights)
     if args.style and not args.content:
