@@ -33,6 +33,7 @@ from photostyle.tasks.fingerprint import fingerprint
 from photostyle.tasks.finish import finish
 from photostyle.tasks.group import group
 from photostyle.tasks.laplacian import laplacian
+from photostyle.tasks.log_filters import quiet_empty_tracebacks
 from photostyle.tasks.optimize import optimize
 from photostyle.tasks.prepare import prepare_image
 from photostyle.tasks.publish import publish, result_ref
@@ -333,6 +334,9 @@ def error_message(exc: BaseException, uri: str) -> str:
     if isinstance(exc, PhotostyleError):
         return str(exc) if uri in str(exc) else f"{uri}: {exc}"
     return f"{uri}: {type(exc).__name__}: {exc}"
+
+
+quiet_empty_tracebacks()  # here, so that every process that runs photo tasks (Dask workers too) has it
 
 
 @task(name="photo", task_run_name="photo {photo.relpath}", cache_policy=NO_CACHE, persist_result=False)
