@@ -173,7 +173,7 @@ def _run(
     for shape in levels:
         level = inputs if shape == inputs.content.shape[:2] else _rescaled(inputs, shape)
         if previous is not None:
-            x0 = upsample_result(level.content, *previous).astype(np.float32) / 255.0
+            x0 = upsample_result(level.content, *previous, device=dev).astype(np.float32) / 255.0
         label = f"@{max(shape)}px" if len(levels) > 1 else ""
         x, stage_used = _solve(level, method, optimizer, vgg, dev, x0, progress, history, photorealistic, label)
         used.update(stage_used)
