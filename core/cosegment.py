@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from photostyle.core.colour import region_colour_transfer, rgb_to_lab
 from photostyle.core.filters import guided_filter
-from photostyle.core.imageio import resize_long_side
+from photostyle.core.imageio import min_long_side, resize_long_side
 from photostyle.core.masks import LabelMap, nearest_index
 from photostyle.core.metrics import SortedColours, style_distance, style_sides
 from photostyle.core.regions import DEFAULT_MIN_SHARE, merge_unshared, pair_regions
@@ -113,8 +113,10 @@ class CoSegmentation:
 
 def pixel_features(vgg: VGGFeatures, image: np.ndarray, work_size: int = WORK_SIZE) -> dict[str, np.ndarray]:
     """Per-pixel descriptors on a grid a quarter of ``work_size``, by block (each (h, w, D)):
-    the VGG activations of FEATURE_LAYERS, the Lab colour and the height in the image."""
-    small = resize_long_side(image, work_size) if max(image.shape[:2]) > work_size else image
+    the VGG activations of FEATURE_LAYERS, the Lab colour and the height in the image. A strip
+    is reduced no further than its short side allows the network."""
+    side = max(work_size, min_long_side(image.shape[:2]))
+    small = resize_long_side(image, side) if max(image.shape[:2]) > side else image
     device = next(iter(vgg.buffers())).device
     pixels = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1)))[None].float().to(device) * 255.0
     grid = (max(1, small.shape[0] // 4), max(1, small.shape[1] // 4))
@@ -196,7 +198,7 @@ def half_thickness(mask: np.ndarray) -> float:
 
 def grid_cell(shape: tuple[int, int], work_size: int = WORK_SIZE) -> float:
     """Size in pixels of an image of ``shape`` of one cell of its feature grid."""
-    return 4.0 * max(1.0, max(shape) / work_size)
+    return 4.0 * max(1.0, max(shape) / max(work_size, min_long_side(shape)))
 
 
 def is_seam(labels: np.ndarray, k: int) -> bool:

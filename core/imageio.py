@@ -323,11 +323,27 @@ def long_side_shape(shape: tuple[int, int], size: int) -> tuple[int, int]:
     return (size, scaled(width)) if height >= width else (scaled(height), size)
 
 
+def min_long_side(shape: tuple[int, int]) -> int:
+    """The smallest long side at which an image of ``shape`` keeps its short side at ``MIN_SIDE`` px
+    or more (as ``long_side_shape`` rounds): the smallest size VGG-19 may read it at. A panorama or
+    a strip needs more than a square photo; reducing it below this breaks the network's pooling."""
+    long_side, short_side = max(shape), max(1, min(shape))
+    side = max(MIN_SIDE, int(np.ceil((MIN_SIDE - 0.5) * long_side / short_side)))
+    while min(long_side_shape(shape, side)) < MIN_SIDE:
+        side += 1
+    return side
+
+
 def check_short_side(shape: tuple[int, int], size: int, uri: str) -> None:
-    """Refuse a photo whose prepared short side is too small for the network."""
-    h, w = shape
+    """Refuse a photo of ``shape`` whose short side, at a long side of ``size``, is too small for
+    the network, and say what working size would do."""
+    h, w = long_side_shape(shape, size)
     if min(h, w) < MIN_SIDE:
-        raise InputError(uri, f"too small at size {size}: {w}x{h}, the short side needs at least {MIN_SIDE} px")
+        raise InputError(
+            uri,
+            f"too small at size {size}: {w}x{h}, the short side needs at least {MIN_SIDE} px"
+            f" (a working size of at least {min_long_side(shape)} px would give it)",
+        )
 
 
 def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:

@@ -22,7 +22,7 @@ import torch
 from photostyle.core.colour import region_colour_transfer
 from photostyle.core.config import VGG_LAYERS, DPSTConfig, GatysConfig, NeuralStyleConfig, OptimizerConfig
 from photostyle.core.device import resolve_device
-from photostyle.core.imageio import MIN_SIDE, long_side_shape, resize_long_side, resize_to
+from photostyle.core.imageio import long_side_shape, min_long_side, resize_long_side, resize_to
 from photostyle.core.laplacian import matting_laplacian, to_torch_sparse
 from photostyle.core.losses import LossContext, Objective, weighted_terms
 from photostyle.core.methods import MethodInputs, MethodSpec, Progress, StyleResult, register_method
@@ -57,17 +57,19 @@ def _masks(inputs: MethodInputs, regions: bool) -> tuple[np.ndarray, np.ndarray]
 
 def scale_levels(shape: tuple[int, int], scales: int) -> list[tuple[int, int]]:
     """The sizes (H, W) solved coarse to fine: the working size halved ``scales - 1`` times, then
-    doubled back; sizes whose long side would fall under ``MIN_LEVEL_SIDE`` are left out."""
+    doubled back; sizes whose long side would fall under ``MIN_LEVEL_SIDE``, or whose short side
+    would be too small for the network (a strip, a panorama), are left out."""
     long_side = max(shape)
+    smallest = max(MIN_LEVEL_SIDE, min_long_side(shape))
     sides = [round(long_side / 2**k) for k in range(scales - 1, 0, -1)]
-    return [long_side_shape(shape, side) for side in sides if side >= MIN_LEVEL_SIDE] + [tuple(shape)]
+    return [long_side_shape(shape, side) for side in sides if side >= smallest] + [tuple(shape)]
 
 
 def _rescaled(inputs: MethodInputs, shape: tuple[int, int]) -> MethodInputs:
     """The inputs at a smaller content size ``shape``: the style scaled by the same factor, the
     region weights resized, the matting Laplacian built again when the method reads one."""
     factor = shape[0] / inputs.content.shape[0]
-    style_side = max(MIN_SIDE, round(max(inputs.style.shape[:2]) * factor))
+    style_side = max(min_long_side(inputs.style.shape[:2]), round(max(inputs.style.shape[:2]) * factor))
     style = resize_long_side(inputs.style, style_side)
 
     def masks(weights: np.ndarray | None, size: tuple[int, ...]) -> np.ndarray | None:

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from photostyle.core.errors import InputError
+from photostyle.core.imageio import min_long_side
 from photostyle.core.vgg import IMAGENET_MEAN, IMAGENET_STD, VGGFeatures, build_vgg
 from photostyle.core.weights import load_state_dict, parse_spec, read_verified
 
@@ -185,9 +186,9 @@ class NimaMobileNetV2(nn.Module):
 
 def analysis_size(shape: tuple[int, int], side: int = ANALYSIS_SIDE) -> tuple[int, int]:
     """The size the bundled model reads an image of ``shape`` at: long side ``side``, smaller
-    images enlarged."""
+    images enlarged, a strip kept wide enough for the network."""
     h, w = shape
-    scale = side / max(h, w)
+    scale = max(side, min_long_side(shape)) / max(h, w)
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 

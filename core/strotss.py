@@ -53,7 +53,7 @@ from pydantic import ConfigDict, Field
 
 from photostyle.core.config import OptimizerConfig
 from photostyle.core.device import resolve_device
-from photostyle.core.imageio import long_side_shape, resize_long_side, resize_to
+from photostyle.core.imageio import long_side_shape, min_long_side, resize_long_side, resize_to
 from photostyle.core.interrupt import check_interrupted
 from photostyle.core.methods import MethodConfig, MethodInputs, MethodSpec, Progress, StyleResult, register_method
 from photostyle.core.nima import NimaModel, quality_loss
@@ -223,12 +223,14 @@ def _subset(points: torch.Tensor, count: int, generator: torch.Generator) -> tor
     return points[torch.randperm(len(points), generator=generator)[:count]]
 
 
-def scale_sides(long_side: int) -> list[int]:
-    """The long sides solved, coarse to fine: 64, 128, ... below the working size, then it."""
+def scale_sides(long_side: int, smallest: int = SMALLEST_SIDE) -> list[int]:
+    """The long sides solved, coarse to fine: 64, 128, ... below the working size, then it; sides
+    under ``smallest`` (where a strip's short side would be too small for the network) left out."""
     sides = []
     side = SMALLEST_SIDE
     while side < long_side:
-        sides.append(side)
+        if side >= smallest:
+            sides.append(side)
         side *= 2
     return sides + [long_side]
 
@@ -407,7 +409,8 @@ def run_strotss(
     began = time.perf_counter()
     generator = torch.Generator().manual_seed(optimizer.seed)
     vgg = build_vgg(weights, "max", LAYERS[-1], str(dev))
-    sides = scale_sides(max(inputs.content.shape[:2]))
+    smallest = max(min_long_side(inputs.content.shape[:2]), min_long_side(inputs.style.shape[:2]))
+    sides = scale_sides(max(inputs.content.shape[:2]), smallest)
     history: list[dict] = []
     used: dict[str, dict[str, float]] = {}
     x = None

@@ -375,12 +375,12 @@ def check_resources(args: argparse.Namespace) -> None:
 def check_photo(uri: str, mask_uri: str | None, args: argparse.Namespace) -> None:
     """Decode a photo (at reduced size where its format allows) and its mask, and refuse what
     the run would refuse: a bad or too large file, a short side too small, a mask that does not fit."""
-    from photostyle.core.imageio import check_short_side, decode_photo, long_side_shape, pixel_cap, read_bytes
+    from photostyle.core.imageio import check_short_side, decode_photo, pixel_cap, read_bytes
     from photostyle.core.masks import fit_mask, load_mask
 
     opts, size = args.storage_options, args.config.size
     shape = decode_photo(read_bytes(uri, opts), uri, size, pixel_cap(args.config.max_megapixels)).shape
-    check_short_side(long_side_shape(shape, size), size, uri)
+    check_short_side(shape[:2], size, uri)
     if mask_uri:
         fit_mask(load_mask(mask_uri, opts), shape, shape, mask_uri)
 

@@ -57,7 +57,7 @@ def prepare_image(
         if photo.frames > 1:
             get_run_logger().warning("%s holds %d frames; only the first is used", uri, photo.frames)
         resized = resize_long_side(photo.image, size)
-        check_short_side(resized.shape[:2], size, uri)
+        check_short_side(photo.image.shape[:2], size, uri)
         meta = {"source_sha256": source, "original_shape": list(photo.shape), "shape": list(resized.shape[:2])}
         return {"image.png": encode_image(resized)}, meta
 

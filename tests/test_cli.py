@@ -160,7 +160,8 @@ def test_panorama_too_thin_at_this_size(capsys, samples, tmp_path):
         capsys, "stylize", str(thin), str(samples / "coffee.jpg"), "-o", str(tmp_path / "o.png"), "--size", "64"
     )
     assert code == 2
-    _assert_one_line_error(err, "too small")
+    _assert_one_line_error(err, "too small at size 64: 64x3")
+    assert "a working size of at least 310 px would give it" in err  # 310 px: 310x16
 
 
 def test_corrupt_weights_file(capsys, samples, tmp_path):

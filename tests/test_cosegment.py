@@ -260,3 +260,9 @@ def test_a_pair_that_shares_nothing_falls_back_to_one_region(vgg):
     assert seg.regions in seg.disagreement  # the clustering it judged is still recorded
     given = cs.cosegment(content, smooth_blobs(112), vgg, regions=3)  # a number asked for is kept
     assert given.chosen == "given" and len(given.content.names) > 1
+
+
+def test_a_strip_keeps_enough_rows_for_the_network(vgg):
+    strip = np.random.default_rng(0).random((20, 640, 3)).astype(np.float32)  # 320 px long: 10 rows
+    blocks = cs.pixel_features(vgg, strip)
+    assert blocks["conv4_1"].shape[0] >= 4 and blocks["colour"].shape[:2] == blocks["conv4_1"].shape[:2]

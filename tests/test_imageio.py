@@ -19,10 +19,13 @@ from PIL import Image
 from photostyle.core import imageio
 from photostyle.core.errors import InputError, PhotostyleError
 from photostyle.core.imageio import (
+    MIN_SIDE,
     decode_image,
     encode_image,
     format_for,
     load_image,
+    long_side_shape,
+    min_long_side,
     read_bytes,
     resize_long_side,
     resize_to,
@@ -559,6 +562,13 @@ def test_resize_long_side_shapes(shape, size, expected):
     out = resize_long_side(img, size)
     assert out.shape == expected + (3,) and out.dtype == np.float32
     assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (100, 150), (18, 400), (40, 900), (900, 40), (3, 700)])
+def test_min_long_side_is_the_smallest_size_that_keeps_the_short_side_for_the_network(shape):
+    side = min_long_side(shape)
+    assert min(long_side_shape(shape, side)) >= MIN_SIDE
+    assert side == MIN_SIDE or min(long_side_shape(shape, side - 1)) < MIN_SIDE
 
 
 def test_resize_same_size_is_copy():

