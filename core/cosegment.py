@@ -111,11 +111,17 @@ class CoSegmentation:
     correspondence: float | None = None  # kappa of the chosen regions (``correspondence``)
 
 
+def analysed_side(shape: tuple[int, int], work_size: int = WORK_SIZE) -> int:
+    """The long side above which an image of ``shape`` is reduced for its features: ``work_size``,
+    or more for a strip, whose short side must stay large enough for the network."""
+    return max(work_size, min_long_side(shape))
+
+
 def pixel_features(vgg: VGGFeatures, image: np.ndarray, work_size: int = WORK_SIZE) -> dict[str, np.ndarray]:
     """Per-pixel descriptors on a grid a quarter of ``work_size``, by block (each (h, w, D)):
     the VGG activations of FEATURE_LAYERS, the Lab colour and the height in the image. A strip
     is reduced no further than its short side allows the network."""
-    side = max(work_size, min_long_side(image.shape[:2]))
+    side = analysed_side(image.shape[:2], work_size)
     small = resize_long_side(image, side) if max(image.shape[:2]) > side else image
     device = next(iter(vgg.buffers())).device
     pixels = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1)))[None].float().to(device) * 255.0
@@ -198,7 +204,7 @@ def half_thickness(mask: np.ndarray) -> float:
 
 def grid_cell(shape: tuple[int, int], work_size: int = WORK_SIZE) -> float:
     """Size in pixels of an image of ``shape`` of one cell of its feature grid."""
-    return 4.0 * max(1.0, max(shape) / max(work_size, min_long_side(shape)))
+    return 4.0 * max(1.0, max(shape) / analysed_side(shape, work_size))
 
 
 def is_seam(labels: np.ndarray, k: int) -> bool:

@@ -56,8 +56,8 @@ def prepare_image(
         photo = decode_photo(data, uri, size, pixel_cap(max_megapixels))
         if photo.frames > 1:
             get_run_logger().warning("%s holds %d frames; only the first is used", uri, photo.frames)
-        resized = resize_long_side(photo.image, size)
         check_short_side(photo.image.shape[:2], size, uri)
+        resized = resize_long_side(photo.image, size)
         meta = {"source_sha256": source, "original_shape": list(photo.shape), "shape": list(resized.shape[:2])}
         return {"image.png": encode_image(resized)}, meta
 
