@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from pydantic import Field
@@ -32,8 +32,20 @@ class MethodConfig(Settings):
         0.0,
         ge=0,
         description="Weight W of NIMA's quality term W x (10 - mean score) in the objective (Automated "
-        "DPST), through the NIMA model of scoring.nima_weights; 0 leaves it out.",
+        "DPST), through the NIMA model of scoring.nima_weights, at the working size (the coarser sizes "
+        "of a coarse-to-fine run go without it); 0 leaves it out.",
     )
+
+
+M = TypeVar("M", bound=MethodConfig)
+
+
+def quality_at(method: M, final: bool) -> M:
+    """The method's settings for one size of a coarse-to-fine run: NIMA's quality term only at
+    the final size. The coarser sizes only give the final one its start, and the model reads
+    every size enlarged to its own analysis size, so there the term would cost as much per step
+    as at the final size (most of a run's time) for little of its effect."""
+    return method if final or method.nima_weight == 0 else method.model_copy(update={"nima_weight": 0.0})
 
 
 @dataclass

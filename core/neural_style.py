@@ -25,7 +25,7 @@ from photostyle.core.device import resolve_device
 from photostyle.core.imageio import long_side_shape, min_long_side, resize_long_side, resize_to
 from photostyle.core.laplacian import matting_laplacian, to_torch_sparse
 from photostyle.core.losses import LossContext, Objective, weighted_terms
-from photostyle.core.methods import MethodInputs, MethodSpec, Progress, StyleResult, register_method
+from photostyle.core.methods import MethodInputs, MethodSpec, Progress, StyleResult, quality_at, register_method
 from photostyle.core.optimize import initial_image, run_stage, to_image, to_tensor
 from photostyle.core.regions import region_weights, strongest_region
 from photostyle.core.upsample import upsample_result
@@ -163,7 +163,8 @@ def _run(
     """Gatys (one stage, whole-image Gram matrices) or, with ``photorealistic``, DPST (a Gram
     matrix per paired region, then a second stage from the first's result with the photorealism
     term added to the same losses), at each of ``optimizer.scales`` sizes, coarse to fine, each
-    size starting from the coarser one's result carried up by a local affine colour model."""
+    size starting from the coarser one's result carried up by a local affine colour model. NIMA's
+    quality term joins at the working size only (``quality_at``)."""
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     torch.manual_seed(optimizer.seed)
     start = time.perf_counter()
@@ -172,12 +173,13 @@ def _run(
     history: list[dict] = []
     used: dict[str, dict[str, float]] = {}
     x0, previous = None, None
-    for shape in levels:
+    for index, shape in enumerate(levels):
         level = inputs if shape == inputs.content.shape[:2] else _rescaled(inputs, shape)
         if previous is not None:
             x0 = upsample_result(level.content, *previous, device=dev).astype(np.float32) / 255.0
         label = f"@{max(shape)}px" if len(levels) > 1 else ""
-        x, stage_used = _solve(level, method, optimizer, vgg, dev, x0, progress, history, photorealistic, label)
+        solved = quality_at(method, final=index == len(levels) - 1)
+        x, stage_used = _solve(level, solved, optimizer, vgg, dev, x0, progress, history, photorealistic, label)
         used.update(stage_used)
         previous = (level.content, to_image(x))
     return StyleResult(previous[1], history, time.perf_counter() - start, str(dev), used)

@@ -55,7 +55,15 @@ from photostyle.core.config import OptimizerConfig
 from photostyle.core.device import resolve_device
 from photostyle.core.imageio import long_side_shape, min_long_side, resize_long_side, resize_to
 from photostyle.core.interrupt import check_interrupted
-from photostyle.core.methods import MethodConfig, MethodInputs, MethodSpec, Progress, StyleResult, register_method
+from photostyle.core.methods import (
+    MethodConfig,
+    MethodInputs,
+    MethodSpec,
+    Progress,
+    StyleResult,
+    quality_at,
+    register_method,
+)
 from photostyle.core.nima import NimaModel, quality_loss
 from photostyle.core.pyramid import build_pyramid, collapse
 from photostyle.core.regions import region_weights, strongest_region
@@ -404,7 +412,8 @@ def run_strotss(
 ) -> StyleResult:
     """STROTSS from 64 px to the working size; paired regions, when given, restrict each content
     region's features to the style features of its paired region. Of the optimiser's settings
-    only ``iterations`` (per scale; STROTSS: 250) and ``seed`` apply."""
+    only ``iterations`` (per scale; STROTSS: 250) and ``seed`` apply. NIMA's quality term joins at
+    the working size only (``quality_at``)."""
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     began = time.perf_counter()
     generator = torch.Generator().manual_seed(optimizer.seed)
@@ -419,14 +428,15 @@ def run_strotss(
         content, style, regions = scale_inputs(inputs, side, vgg, method, generator, dev)
         stage = f"strotss@{side}px" if len(sides) > 1 else "strotss"
         used[stage] = term_weights(content_weight_at(method.content_weight, index))
-        if method.nima_weight > 0:
-            used[stage]["nima"] = method.nima_weight
+        scale_method = quality_at(method, final=last)
+        if scale_method.nima_weight > 0:
+            used[stage]["nima"] = scale_method.nima_weight
         start = first_start(content, style) if x is None else next_start(x, content, last)
         report = _reporter(stage, optimizer.iterations, history, progress)
         lr = method.last_lr if last else method.lr
-        nima = inputs.nima if method.nima_weight > 0 else None
+        nima = inputs.nima if scale_method.nima_weight > 0 else None
         x = optimise_scale(
-            vgg, start, content, regions, used[stage], lr, method, optimizer.iterations, generator, report, nima
+            vgg, start, content, regions, used[stage], lr, scale_method, optimizer.iterations, generator, report, nima
         )
     image = x[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy().astype(np.float32)
     return StyleResult(image, history, time.perf_counter() - began, str(dev), used)

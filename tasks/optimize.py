@@ -26,6 +26,9 @@ from photostyle.tasks.options import cached_stage
 
 STAGE = "optimize"
 VERSION = 4
+#: Where NIMA's quality term joins a coarse-to-fine run (``core.methods.quality_at``); part of the
+#: key of the runs that have the term, whose results it changes, and of no others.
+QUALITY_TERM_AT = "working size only"
 #: The image at full precision (``image.png`` is 8-bit), which optimize and finish store and the
 #: stages after them read.
 RESULT_FILE = "image.npy"
@@ -62,8 +65,8 @@ def optimize_key(
     nima_weights: str | None = None,
 ) -> str:
     """Key of an optimisation: its inputs' digests (only those the method reads), the method's and
-    the optimiser's settings, the VGG weights' identity and the NIMA model's (when the objective
-    has NIMA's term)."""
+    the optimiser's settings, the VGG weights' identity and the NIMA model's with where its term
+    applies (when the objective has NIMA's term)."""
     spec = method_spec(method)
     inputs = {
         "content": content.digest,
@@ -71,7 +74,7 @@ def optimize_key(
         "regions": regions.digest if regions is not None and spec.needs_regions else None,
         "laplacian": laplacian.digest if laplacian is not None and spec.needs_laplacian else None,
         "weights": load_weights(vgg_weights).weights_id,
-        "nima": nima_weights if method.nima_weight > 0 else None,
+        "nima": {"weights": nima_weights, "applied": QUALITY_TERM_AT} if method.nima_weight > 0 else None,
     }
     params = {"method": method.model_dump(mode="json"), "optimizer": optimizer.model_dump(mode="json")}
     return stage_key(STAGE, VERSION, inputs, params)

