@@ -44,7 +44,8 @@ def quality_at(method: M, final: bool) -> M:
     """The method's settings for one size of a coarse-to-fine run: NIMA's quality term only at
     the final size. The coarser sizes only give the final one its start, and the model reads
     every size enlarged to its own analysis size, so there the term would cost as much per step
-    as at the final size (most of a run's time) for little of its effect."""
+    as at the final size (most of a run's time) for a small share of its effect (docs/benchmarks.md,
+    "NIMA")."""
     return method if final or method.nima_weight == 0 else method.model_copy(update={"nima_weight": 0.0})
 
 
