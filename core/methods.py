@@ -38,6 +38,9 @@ class MethodConfig(Settings):
 
 
 M = TypeVar("M", bound=MethodConfig)
+#: Where ``quality_at`` lets NIMA's quality term join a coarse-to-fine run; the optimize stage puts
+#: it in the key of the runs that have the term, so a change here recomputes those and no others.
+QUALITY_TERM_AT = "working size only"
 
 
 def quality_at(method: M, final: bool) -> M:

@@ -15,7 +15,7 @@ from photostyle.core.config import OptimizerConfig
 from photostyle.core.device import device_name, resolve_device
 from photostyle.core.errors import ResultError
 from photostyle.core.imageio import encode_image, is_flat
-from photostyle.core.methods import MethodConfig, MethodInputs, Progress, method_spec, run_method
+from photostyle.core.methods import QUALITY_TERM_AT, MethodConfig, MethodInputs, Progress, method_spec, run_method
 from photostyle.core.nima import load_nima
 from photostyle.core.optimize import kept_loss
 from photostyle.core.regions import optimisation_masks
@@ -26,9 +26,6 @@ from photostyle.tasks.options import cached_stage
 
 STAGE = "optimize"
 VERSION = 4
-#: Where NIMA's quality term joins a coarse-to-fine run (``core.methods.quality_at``); part of the
-#: key of the runs that have the term, whose results it changes, and of no others.
-QUALITY_TERM_AT = "working size only"
 #: The image at full precision (``image.png`` is 8-bit), which optimize and finish store and the
 #: stages after them read.
 RESULT_FILE = "image.npy"
