@@ -336,7 +336,8 @@ TRAINED_SCORE_MAX = LEVEL_MEANS[0]
 
 def quality_term_score(history: list[dict], weight: float) -> float | None:
     """The NIMA mean that the quality term gave the image a run keeps: 10 - term / W at the
-    lowest loss of the run's last stage (None where that stage had no term)."""
+    lowest loss of the run's last stage (None where that stage had no term). L-BFGS keeps that
+    very image; an Adam run's history scores each image before its step, one step behind."""
     if weight <= 0 or not history:
         return None
     last = [h for h in history if h["stage"] == history[-1]["stage"]]
