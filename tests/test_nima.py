@@ -268,6 +268,25 @@ def test_the_quality_term_joins_at_the_working_size_only(bundled, samples, name)
     }
 
 
+def test_a_run_whose_quality_term_fools_the_model_warns(prefect_api, samples, tmp_path, caplog):
+    """STROTSS at a weight far above its scale drives the bundled model's score past a clean
+    photo's 8.0 within ten steps; the optimize stage records the score and warns."""
+    from conftest import settings
+    from photostyle.core.artifacts import ArtifactStore
+    from photostyle.flows.stylize_pair import stylize_pair
+
+    sidecar = stylize_pair(
+        content=str(samples / "rocket.jpg"),
+        style=str(samples / "coffee.jpg"),
+        output=str(tmp_path / "o.png"),
+        config=settings(64, method={"name": "strotss", "nima_weight": 1.0}, optimizer={"iterations": 10}),
+        artifact_root=str(tmp_path / "a"),
+    )
+    ref = ArtifactStore(str(tmp_path / "a")).get("optimize", sidecar["stages"]["optimize"]["key"])
+    assert ref.meta["quality_term_score"] > 8.0
+    assert "the optimisation is fooling the model" in caplog.text
+
+
 def test_the_quality_term_score_is_read_from_the_kept_step_of_the_last_stage():
     history = [
         {"stage": "gatys@64px", "iteration": 1, "loss": 1.0},
