@@ -37,6 +37,7 @@ from torch import nn
 from photostyle.core.distortions import LEVEL_MEANS
 from photostyle.core.errors import InputError
 from photostyle.core.imageio import min_long_side
+from photostyle.core.optimize import kept_step
 from photostyle.core.vgg import IMAGENET_MEAN, IMAGENET_STD, VGGFeatures, build_vgg
 from photostyle.core.weights import load_state_dict, parse_spec, read_verified
 
@@ -335,14 +336,11 @@ TRAINED_SCORE_MAX = LEVEL_MEANS[0]
 
 
 def quality_term_score(history: list[dict], weight: float) -> float | None:
-    """The NIMA mean that the quality term gave the image a run keeps: 10 - term / W at the
-    lowest loss of the run's last stage (None where that stage had no term). L-BFGS keeps that
+    """The NIMA mean that the quality term gave the image a run keeps: 10 - term / W at its
+    ``kept_step`` (None where the run's last stage had no term). L-BFGS keeps that
     very image; an Adam run's history scores each image before its step, one step behind."""
-    if weight <= 0 or not history:
-        return None
-    last = [h for h in history if h["stage"] == history[-1]["stage"]]
-    kept = min(last, key=lambda h: h["loss"])
-    return None if "nima" not in kept else BUCKETS - kept["nima"] / weight
+    kept = kept_step(history) if weight > 0 else None
+    return None if kept is None or "nima" not in kept else BUCKETS - kept["nima"] / weight
 
 
 def weights_setting(setting: str) -> str | None:

@@ -130,10 +130,17 @@ def run_stage(
     return best["x"]
 
 
-def kept_loss(history: list[dict]) -> float | None:
-    """The loss of the image a run keeps: the lowest of its last stage (``run_stage`` returns the
-    lowest-loss image, and L-BFGS may end on a worse step); None for an empty history."""
+def kept_step(history: list[dict]) -> dict | None:
+    """The history entry of the image a run keeps: the lowest loss of its last stage
+    (``run_stage`` returns the lowest-loss image, and L-BFGS may end on a worse step); None for an
+    empty history."""
     if not history:
         return None
     last = history[-1]["stage"]
-    return min(h["loss"] for h in history if h["stage"] == last)
+    return min((h for h in history if h["stage"] == last), key=lambda h: h["loss"])
+
+
+def kept_loss(history: list[dict]) -> float | None:
+    """The loss of the image a run keeps (``kept_step``); None for an empty history."""
+    kept = kept_step(history)
+    return None if kept is None else kept["loss"]
