@@ -216,8 +216,16 @@ def test_second_run_executes_no_stage_work(first_run, bucket, s3_server, credent
     )
 
 
-def test_changing_an_optimisation_parameter_reruns_only_optimize_score_publish(first_run, bucket, credentials_block):
-    state, summary = _run(credentials_block, "s3://photos/out", config=fast(3))
+@pytest.fixture(scope="module")
+def second_setting_run(first_run, credentials_block) -> dict:
+    """The collection run again with one optimisation parameter changed (3 iterations instead of
+    4), on top of ``first_run``; the tests that rerun stages start from its cached results."""
+    _, summary = _run(credentials_block, "s3://photos/out", config=fast(3))
+    return summary
+
+
+def test_changing_an_optimisation_parameter_reruns_only_optimize_score_publish(second_setting_run, bucket):
+    summary = second_setting_run
     assert summary["ok"] == 7
     states = _task_states(summary["run_id"])
     for stage in ("prepare", "segment", "group", "laplacian"):
@@ -228,7 +236,7 @@ def test_changing_an_optimisation_parameter_reruns_only_optimize_score_publish(f
     assert sidecar["params"]["optimizer"]["iterations"] == 3
 
 
-def test_rerun_a_stage_for_selected_photos(first_run, bucket, s3_server, credentials_block):
+def test_rerun_a_stage_for_selected_photos(second_setting_run, s3_server, credentials_block):
     state, summary = _run(
         credentials_block, "s3://photos/out", config=fast(3), rerun_stage="laplacian", only=["trip/*.png"]
     )
@@ -242,13 +250,13 @@ def test_rerun_a_stage_for_selected_photos(first_run, bucket, s3_server, credent
     assert dict(rows[0]["seconds"])["laplacian"] > 0
 
 
-def test_rerun_of_optimize_recomputes_it(first_run, credentials_block):
+def test_rerun_of_optimize_recomputes_it(second_setting_run, credentials_block):
     _, summary = _run(credentials_block, "s3://photos/out", config=fast(3), rerun_stage="optimize", only=["a.jpg"])
     states = _task_states(summary["run_id"])
     assert states["optimize"] == ["Completed"] and states["prepare"] == ["Cached", "Cached"]
 
 
-def test_storage_options_from_a_prefect_secret_block(first_run, s3_server):
+def test_storage_options_from_a_prefect_secret_block(second_setting_run, s3_server):
     from prefect.blocks.system import Secret
 
     Secret(value=json.dumps(s3_server)).save("photostyle-test-s3", overwrite=True)
