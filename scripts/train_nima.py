@@ -68,6 +68,33 @@ TRAIN_LOMIRI = (
 HELD_OUT_LOMIRI = ("Wine_by_Jakkub_Mede", "friends_by_Aitzol_Berasategi")
 HELD_OUT_MATE = ("Storm", "LadyBird", "Wood")
 HELD_OUT_SAMPLES = ("chelsea", "coffee", "rocket")
+#: Photos read only as they are, never distorted, to find the directions in which photos differ
+#: (``content_directions``): Debian's plasma-workspace-wallpapers photos (GPL-2+) and the
+#: palapeli-data puzzles (public domain, GFDL).
+PLASMA = Path("/usr/share/wallpapers")
+CONTENT_PLASMA = (
+    "BytheWater",
+    "ColdRipple",
+    "ColorfulCups",
+    "DarkestHour",
+    "EveningGlow",
+    "FallenLeaf",
+    "Grey",
+    "Kite",
+    "OneStandsOut",
+    "Path",
+    "summer_1am",
+)
+PALAPELI = Path("/usr/share/palapeli/collection")
+CONTENT_PALAPELI = (
+    "castle-maintenon",
+    "cincinnati-bridge",
+    "citrus-fruits",
+    "european-honey-bee",
+    "panther-chameleon-female",
+)
+CONTENT_CROPS = 10
+CONTENT_DIRECTIONS = 32
 CROP = 224
 
 
@@ -95,6 +122,36 @@ def photos(held_out: bool) -> dict[str, np.ndarray]:
         n: resize_long_side(img, ANALYSIS_SIDE) if max(img.shape[:2]) > ANALYSIS_SIDE else img
         for n, img in found.items()
     }
+
+
+def content_photos() -> dict[str, np.ndarray]:
+    """The photos read only as they are, by name, at the analysis size."""
+
+    def largest(folder: Path) -> Path:
+        return max(folder.iterdir(), key=lambda f: int(f.stem.split("x")[0]))
+
+    found = {
+        n: load_image(str(largest(PLASMA / n / "contents" / "images")), long_side=2 * ANALYSIS_SIDE)
+        for n in CONTENT_PLASMA
+    }
+    found |= {n: load_image(str(PALAPELI / f"{n}.jpg"), long_side=2 * ANALYSIS_SIDE) for n in CONTENT_PALAPELI}
+    return {n: resize_long_side(img, ANALYSIS_SIDE) for n, img in found.items()}
+
+
+def content_statistics(vgg, per_photo: int, seed: int) -> torch.Tensor:
+    """Channel statistics of ``per_photo`` undistorted crops of each of ``content_photos``."""
+    rng = np.random.default_rng(seed)
+    return torch.cat([statistics_of(vgg, crops(img, per_photo, rng)) for img in content_photos().values()])
+
+
+def content_directions(statistics: torch.Tensor, train_set: dict, count: int) -> torch.Tensor:
+    """(F, count) orthonormal: the leading principal directions of clean photos' statistics,
+    standardised as the head's input is. They tell one photo from another; distortions move the
+    statistics mostly elsewhere. A head kept from reading them scores a distortion the same
+    whatever the photo's content, which is what ranking different photos needs."""
+    x = train_set["x"]
+    z = (statistics - x.mean(0)) / x.std(0).clamp_min(1e-4)
+    return torch.linalg.svd(z - z.mean(0), full_matrices=False)[2][:count].T.contiguous()
 
 
 def crops(image: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -146,13 +203,20 @@ def statistics_of(vgg, images: list[np.ndarray], batch: int = 16) -> torch.Tenso
     return torch.cat(out)
 
 
-def train(model: NimaTechnical, data: dict, epochs: int, seed: int) -> list[float]:
-    """The head trained full-batch with Adam on the EMD loss; the loss per epoch."""
+def train(
+    model: NimaTechnical, data: dict, epochs: int, seed: int, directions: torch.Tensor | None = None
+) -> list[float]:
+    """The head trained with Adam on the EMD loss; the loss per epoch. With ``directions``, the
+    head reads the standardised statistics with those directions projected out, and the
+    projection is then folded into its linear layer (W <- W (I - U U^T)): the same scores, the
+    same weights file."""
     torch.manual_seed(seed)
     x, y = data["x"], data["y"]
     model.feature_mean.copy_(x.mean(0))
     model.feature_std.copy_(x.std(0).clamp_min(1e-4))
     z = model.standardise(x)
+    if directions is not None:
+        z = z - (z @ directions) @ directions.T
     optimiser = torch.optim.Adam(model.head.parameters(), lr=3e-3, weight_decay=1e-4)
     model.head.train()
     losses = []
@@ -166,6 +230,10 @@ def train(model: NimaTechnical, data: dict, epochs: int, seed: int) -> list[floa
             optimiser.step()
         losses.append(loss.item())
     model.head.eval()
+    if directions is not None:
+        linear = next(m for m in model.head if isinstance(m, torch.nn.Linear))
+        with torch.no_grad():
+            linear.weight -= (linear.weight @ directions) @ directions.T
     return losses
 
 
@@ -197,6 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crops", type=int, default=3, help="crops per training photo")
     p.add_argument("--held-out-crops", type=int, default=2, help="crops per held-out photo")
     p.add_argument("--gatys-iterations", type=int, default=12, help="L-BFGS iterations of the painterly runs")
+    p.add_argument("--content-crops", type=int, default=CONTENT_CROPS, help="undistorted crops per content photo")
+    p.add_argument(
+        "--content-directions",
+        type=int,
+        default=CONTENT_DIRECTIONS,
+        help="photos' own directions the head may not read",
+    )
     p.add_argument("--epochs", type=int, default=150)
     p.add_argument("--seed", type=int, default=2018)
     p.add_argument(
@@ -211,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache and Path(args.cache).exists():
         cached = torch.load(args.cache, weights_only=False)
         train_set, test_set = cached["train"], cached["test"]
+        if "content" not in cached:
+            cached["content"] = content_statistics(vgg, args.content_crops, args.seed + 2)
+            torch.save(cached, args.cache)
+        train_set, test_set, content = cached["train"], cached["test"], cached["content"]
         if "rng" in cached:  # the head starts where it would after extracting the statistics
             torch.set_rng_state(cached["rng"])
     else:
@@ -218,12 +297,19 @@ def main(argv: list[str] | None = None) -> int:
         train_set = dataset(photos(False), args.crops, args.gatys_iterations, args.seed, vgg)
         print("held-out set:", file=sys.stderr)
         test_set = dataset(photos(True), args.held_out_crops, args.gatys_iterations, args.seed + 1, vgg)
+        print("content photos:", file=sys.stderr)
+        content = content_statistics(vgg, args.content_crops, args.seed + 2)
         if args.cache:
-            torch.save({"train": train_set, "test": test_set, "rng": torch.get_rng_state()}, args.cache)
+            torch.save(
+                {"train": train_set, "test": test_set, "content": content, "rng": torch.get_rng_state()}, args.cache
+            )
     model = NimaTechnical(vgg)
-    losses = train(model, train_set, args.epochs, args.seed)
+    directions = content_directions(content, train_set, args.content_directions) if args.content_directions else None
+    losses = train(model, train_set, args.epochs, args.seed, directions)
     report = {
         "train_images": len(train_set["meta"]),
+        "content_images": len(content),
+        "content_directions": args.content_directions,
         "held_out_images": len(test_set["meta"]),
         "final_train_emd": round(losses[-1], 4),
         "train": evaluate(model, train_set),
