@@ -35,7 +35,7 @@ class MethodConfig(Settings):
         "DPST), through the NIMA model of scoring.nima_weights, at the working size (the coarser sizes "
         "of a coarse-to-fine run go without it); 0 leaves it out. Its scale follows the method's own "
         "losses: about 1e5 for dpst, 1e-4 to 1e-3 for strotss (README); a run whose term drives the score "
-        "past a clean photo's 8.0 is fooling the model, and warns.",
+        "past a clean photo's target (7.92 for the bundled model) is fooling the model, and warns.",
     )
 
 

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from photostyle.core.distortions import LEVEL_MEANS
+from photostyle.core.distortions import score_distribution
 from photostyle.core.errors import InputError
 from photostyle.core.imageio import min_long_side
 from photostyle.core.optimize import kept_step
@@ -329,10 +329,11 @@ def quality_loss(model: NimaModel, image: torch.Tensor) -> torch.Tensor:
     return BUCKETS - score_mean(model.distribution(image))[0]
 
 
-#: The highest mean score the bundled model was trained to give: a clean photo's target. Real
-#: photos score below it (about 6.3 on average); a run whose quality term reaches past it is
-#: optimising the model rather than the photo.
-TRAINED_SCORE_MAX = LEVEL_MEANS[0]
+#: The highest mean score the bundled model was trained to give: the mean of a clean photo's
+#: target distribution (7.92, its normal of mean 8 being cut at the top bucket). Real photos score
+#: below it (about 6.8 on average); a run whose quality term reaches past it is optimising the
+#: model rather than the photo.
+TRAINED_SCORE_MAX = float(score_mean(torch.from_numpy(score_distribution(0))[None])[0])
 
 
 def quality_term_score(history: list[dict], weight: float) -> float | None:

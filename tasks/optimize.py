@@ -161,7 +161,7 @@ def optimize(
     score = ref.meta.get("quality_term_score")
     if score is not None and score > TRAINED_SCORE_MAX:
         get_run_logger().warning(
-            "the quality term drove the NIMA mean to %.2f, past %.1f (the bundled model's target for a clean "
+            "the quality term drove the NIMA mean to %.2f, past %.2f (the bundled model's target for a clean "
             "photo; real photos score lower): the optimisation is fooling the model, not improving the photo; "
             "lower method.nima_weight (%g; the README gives a weight per method)",
             score,

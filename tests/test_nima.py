@@ -16,6 +16,7 @@ from photostyle.core.distortions import KINDS, distort, score_distribution
 from photostyle.core.errors import InputError
 from photostyle.core.imageio import MIN_SIDE, load_image, resize_long_side
 from photostyle.core.nima import (
+    TRAINED_SCORE_MAX,
     analysis_size,
     emd_loss,
     load_nima,
@@ -150,6 +151,40 @@ def test_a_model_loaded_for_another_device_leaves_the_first_devices_model_whole(
     assert nima_scores(on_cpu, photo)["nima_mean"] == pytest.approx(before, abs=1e-6)
 
 
+def _training_script():
+    """scripts/train_nima.py as a module (the scripts folder is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "train_nima.py"
+    spec = importlib.util.spec_from_file_location("train_nima", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_head_trained_without_the_photos_own_directions_cannot_read_them(bundled):
+    """The projection the head is trained behind is folded into its weights: moving a photo's
+    statistics along the removed directions changes no score."""
+    from photostyle.core.nima import NimaTechnical, statistics_width
+
+    script = _training_script()
+    generator = torch.Generator().manual_seed(0)
+    width = statistics_width()
+    x = torch.randn(96, width, generator=generator).exp()
+    levels = torch.randint(0, 6, (96,), generator=generator)
+    data = {"x": x, "y": torch.from_numpy(np.stack([score_distribution(int(v)) for v in levels])), "meta": []}
+    directions = script.content_directions(torch.randn(40, width, generator=generator), data, 4)
+    assert torch.allclose(directions.T @ directions, torch.eye(4), atol=1e-4)
+    model = NimaTechnical(bundled.network.vgg)
+    script.train(model, data, 5, 0, directions)
+    z = model.standardise(x)
+    moved = z + (torch.randn(96, 4, generator=generator) * 10) @ directions.T
+    with torch.no_grad():
+        assert torch.allclose(model.head(moved), model.head(z), atol=1e-5)
+        assert not torch.allclose(model.head(z[:1]), model.head(z[1:2]), atol=1e-3)
+
+
 @pytest.mark.parametrize("name", ["chelsea", "coffee", "rocket"])
 def test_the_bundled_model_scores_a_clean_photo_above_it_with_strong_noise_blur_or_jpeg(bundled, samples, name):
     """The sample photos are held out of the bundled model's training (scripts/train_nima.py)."""
@@ -269,8 +304,8 @@ def test_the_quality_term_joins_at_the_working_size_only(bundled, samples, name)
 
 
 def test_a_run_whose_quality_term_fools_the_model_warns(prefect_api, samples, tmp_path, caplog):
-    """STROTSS at a weight far above its scale drives the bundled model's score past a clean
-    photo's 8.0 within ten steps; the optimize stage records the score and warns."""
+    """STROTSS at a weight far above its scale drives the bundled model's score past the mean
+    of a clean photo's target within twenty steps; the optimize stage records it and warns."""
     from conftest import settings
     from photostyle.core.artifacts import ArtifactStore
     from photostyle.flows.stylize_pair import stylize_pair
@@ -279,11 +314,11 @@ def test_a_run_whose_quality_term_fools_the_model_warns(prefect_api, samples, tm
         content=str(samples / "rocket.jpg"),
         style=str(samples / "coffee.jpg"),
         output=str(tmp_path / "o.png"),
-        config=settings(64, method={"name": "strotss", "nima_weight": 1.0}, optimizer={"iterations": 10}),
+        config=settings(64, method={"name": "strotss", "nima_weight": 1.0}, optimizer={"iterations": 20}),
         artifact_root=str(tmp_path / "a"),
     )
     ref = ArtifactStore(str(tmp_path / "a")).get("optimize", sidecar["stages"]["optimize"]["key"])
-    assert ref.meta["quality_term_score"] > 8.0
+    assert ref.meta["quality_term_score"] > TRAINED_SCORE_MAX
     assert "the optimisation is fooling the model" in caplog.text
 
 
