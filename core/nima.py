@@ -331,7 +331,7 @@ def quality_loss(model: NimaModel, image: torch.Tensor) -> torch.Tensor:
 
 #: The highest mean score the bundled model was trained to give: the mean of a clean photo's
 #: target distribution (7.92, its normal of mean 8 being cut at the top bucket). Real photos score
-#: below it (about 6.8 on average); a run whose quality term reaches past it is optimising the
+#: below it (about 7 on average); a run whose quality term reaches past it is optimising the
 #: model rather than the photo.
 TRAINED_SCORE_MAX = float(score_mean(torch.from_numpy(score_distribution(0))[None])[0])
 

@@ -6,8 +6,9 @@ and ``lomiri-wallpapers`` photos, scikit-image's data), each at six levels (the 
 of every kind in ``core/distortions.py``, each level mapped to a score distribution. A short Gatys
 run of each crop gives the painterly kind. The model is NIMA's head (dropout, linear, softmax) on
 channel statistics of the bundled VGG-19's frozen activations, trained with NIMA's EMD loss.
-Sixteen more photos (``plasma-workspace-wallpapers``, ``palapeli-data``) are read only as they
-are: the head is trained blind to the directions in which their statistics differ.
+Sixteen more photos (``plasma-workspace-wallpapers``, ``palapeli-data``) are distorted the same
+way at fewer crops, and also read as they are at many: the head is trained blind to the
+directions in which their clean statistics differ.
 
 Held out: three mate photos, two lomiri photos and the project's sample photos (``data/samples``), which the tests
 score. The evaluation prints, per kind, Spearman's correlation between the predicted mean and the
@@ -15,7 +16,7 @@ level on the held-out crops (pooled over photos, and the median within a photo),
 weights, their sha256 and ``evaluation.json`` to ``--out``. Needs ``apt-get install
 mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 plasma-workspace-wallpapers
 palapeli-data`` and ``pip install scikit-image``.
-About 25 minutes on 2 CPU cores:
+About 26 minutes on 2 CPU cores:
 
     python scripts/train_nima.py                  # writes data/nima/
 """
@@ -71,9 +72,9 @@ TRAIN_LOMIRI = (
 HELD_OUT_LOMIRI = ("Wine_by_Jakkub_Mede", "friends_by_Aitzol_Berasategi")
 HELD_OUT_MATE = ("Storm", "LadyBird", "Wood")
 HELD_OUT_SAMPLES = ("chelsea", "coffee", "rocket")
-#: Photos read only as they are, never distorted, to find the directions in which photos differ
-#: (``content_directions``): Debian's plasma-workspace-wallpapers photos (GPL-2+) and the
-#: palapeli-data puzzles (public domain, GFDL).
+#: Photos read as they are, at many crops, to find the directions in which photos differ
+#: (``content_directions``), and distorted at fewer crops as training photos: Debian's
+#: plasma-workspace-wallpapers photos (GPL-2+) and the palapeli-data puzzles (public domain, GFDL).
 PLASMA = Path("/usr/share/wallpapers")
 CONTENT_PLASMA = (
     "BytheWater",
@@ -97,6 +98,7 @@ CONTENT_PALAPELI = (
     "panther-chameleon-female",
 )
 CONTENT_CROPS = 10
+CONTENT_DISTORTED_CROPS = 2
 CONTENT_DIRECTIONS = 32
 CROP = 224
 
@@ -195,6 +197,20 @@ def dataset(images: dict[str, np.ndarray], per_photo: int, gatys_iterations: int
     return {"x": torch.cat(feats), "y": torch.from_numpy(np.stack(targets)), "meta": meta}
 
 
+def distorted_content(args: argparse.Namespace, vgg) -> dict:
+    """The content photos as training photos: ``--content-distorted-crops`` crops each, distorted."""
+    return dataset(content_photos(), args.content_distorted_crops, args.gatys_iterations, args.seed + 3, vgg)
+
+
+def joined(first: dict, second: dict) -> dict:
+    """Two datasets as one."""
+    return {
+        "x": torch.cat([first["x"], second["x"]]),
+        "y": torch.cat([first["y"], second["y"]]),
+        "meta": first["meta"] + second["meta"],
+    }
+
+
 def statistics_of(vgg, images: list[np.ndarray], batch: int = 16) -> torch.Tensor:
     """Channel statistics of a list of equal-sized images."""
     out = []
@@ -270,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gatys-iterations", type=int, default=12, help="L-BFGS iterations of the painterly runs")
     p.add_argument("--content-crops", type=int, default=CONTENT_CROPS, help="undistorted crops per content photo")
     p.add_argument(
+        "--content-distorted-crops",
+        type=int,
+        default=CONTENT_DISTORTED_CROPS,
+        help="distorted crops per content photo in the training set (0: read as they are only)",
+    )
+    p.add_argument(
         "--content-directions",
         type=int,
         default=CONTENT_DIRECTIONS,
@@ -291,19 +313,38 @@ def main(argv: list[str] | None = None) -> int:
         if "content" not in cached:
             cached["content"] = content_statistics(vgg, args.content_crops, args.seed + 2)
             torch.save(cached, args.cache)
+        had = cached.get("content_distorted_crops", 0)
+        if had != args.content_distorted_crops:
+            if had:
+                p.error(
+                    f"{args.cache} holds {had} distorted crops per content photo; pass --content-distorted-crops {had}"
+                )
+            cached["train"] = joined(cached["train"], distorted_content(args, vgg))
+            cached["content_distorted_crops"] = args.content_distorted_crops
+            torch.save(cached, args.cache)
         train_set, test_set, content = cached["train"], cached["test"], cached["content"]
         if "rng" in cached:  # the head starts where it would after extracting the statistics
             torch.set_rng_state(cached["rng"])
     else:
         print("training set:", file=sys.stderr)
         train_set = dataset(photos(False), args.crops, args.gatys_iterations, args.seed, vgg)
+        if args.content_distorted_crops:
+            print("content photos, distorted:", file=sys.stderr)
+            train_set = joined(train_set, distorted_content(args, vgg))
         print("held-out set:", file=sys.stderr)
         test_set = dataset(photos(True), args.held_out_crops, args.gatys_iterations, args.seed + 1, vgg)
         print("content photos:", file=sys.stderr)
         content = content_statistics(vgg, args.content_crops, args.seed + 2)
         if args.cache:
             torch.save(
-                {"train": train_set, "test": test_set, "content": content, "rng": torch.get_rng_state()}, args.cache
+                {
+                    "train": train_set,
+                    "test": test_set,
+                    "content": content,
+                    "content_distorted_crops": args.content_distorted_crops,
+                    "rng": torch.get_rng_state(),
+                },
+                args.cache,
             )
     model = NimaTechnical(vgg)
     directions = content_directions(content, train_set, args.content_directions) if args.content_directions else None
@@ -312,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_images": len(train_set["meta"]),
         "content_images": len(content),
         "content_directions": args.content_directions,
+        "content_distorted_crops": args.content_distorted_crops,
         "held_out_images": len(test_set["meta"]),
         "final_train_emd": round(losses[-1], 4),
         "train": evaluate(model, train_set),
