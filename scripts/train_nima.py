@@ -130,7 +130,7 @@ def photos(held_out: bool) -> dict[str, np.ndarray]:
 
 
 def content_photos() -> dict[str, np.ndarray]:
-    """The photos read only as they are, by name, at the analysis size."""
+    """The content photos by name, at the analysis size."""
 
     def largest(folder: Path) -> Path:
         return max(folder.iterdir(), key=lambda f: int(f.stem.split("x")[0]))
