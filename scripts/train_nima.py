@@ -143,10 +143,15 @@ def content_photos() -> dict[str, np.ndarray]:
     return {n: resize_long_side(img, ANALYSIS_SIDE) for n, img in found.items()}
 
 
-def content_statistics(vgg, per_photo: int, seed: int) -> torch.Tensor:
-    """Channel statistics of ``per_photo`` undistorted crops of each of ``content_photos``."""
+def content_statistics(vgg, images: dict[str, np.ndarray], per_photo: int, seed: int) -> torch.Tensor:
+    """Channel statistics of ``per_photo`` undistorted crops of each of ``images`` (the content photos)."""
     rng = np.random.default_rng(seed)
-    return torch.cat([statistics_of(vgg, crops(img, per_photo, rng)) for img in content_photos().values()])
+    return torch.cat([statistics_of(vgg, crops(img, per_photo, rng)) for img in images.values()])
+
+
+def standardisation(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and the (floored) standard deviation the head's input is standardised with."""
+    return x.mean(0), x.std(0).clamp_min(1e-4)
 
 
 def content_directions(statistics: torch.Tensor, train_set: dict, count: int) -> torch.Tensor:
@@ -154,8 +159,8 @@ def content_directions(statistics: torch.Tensor, train_set: dict, count: int) ->
     standardised as the head's input is. They tell one photo from another; distortions move the
     statistics mostly elsewhere. A head kept from reading them scores a distortion the same
     whatever the photo's content, which is what ranking different photos needs."""
-    x = train_set["x"]
-    z = (statistics - x.mean(0)) / x.std(0).clamp_min(1e-4)
+    mean, std = standardisation(train_set["x"])
+    z = (statistics - mean) / std
     return torch.linalg.svd(z - z.mean(0), full_matrices=False)[2][:count].T.contiguous()
 
 
@@ -197,9 +202,9 @@ def dataset(images: dict[str, np.ndarray], per_photo: int, gatys_iterations: int
     return {"x": torch.cat(feats), "y": torch.from_numpy(np.stack(targets)), "meta": meta}
 
 
-def distorted_content(args: argparse.Namespace, vgg) -> dict:
+def distorted_content(args: argparse.Namespace, vgg, images: dict[str, np.ndarray]) -> dict:
     """The content photos as training photos: ``--content-distorted-crops`` crops each, distorted."""
-    return dataset(content_photos(), args.content_distorted_crops, args.gatys_iterations, args.seed + 3, vgg)
+    return dataset(images, args.content_distorted_crops, args.gatys_iterations, args.seed + 3, vgg)
 
 
 def joined(first: dict, second: dict) -> dict:
@@ -231,8 +236,9 @@ def train(
     same weights file."""
     torch.manual_seed(seed)
     x, y = data["x"], data["y"]
-    model.feature_mean.copy_(x.mean(0))
-    model.feature_std.copy_(x.std(0).clamp_min(1e-4))
+    mean, std = standardisation(x)
+    model.feature_mean.copy_(mean)
+    model.feature_std.copy_(std)
     z = model.standardise(x)
     if directions is not None:
         z = z - (z @ directions) @ directions.T
@@ -311,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache and Path(args.cache).exists():
         cached = torch.load(args.cache, weights_only=False)
         if "content" not in cached:
-            cached["content"] = content_statistics(vgg, args.content_crops, args.seed + 2)
+            cached["content"] = content_statistics(vgg, content_photos(), args.content_crops, args.seed + 2)
             torch.save(cached, args.cache)
         had = cached.get("content_distorted_crops", 0)
         if had != args.content_distorted_crops:
@@ -319,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                 p.error(
                     f"{args.cache} holds {had} distorted crops per content photo; pass --content-distorted-crops {had}"
                 )
-            cached["train"] = joined(cached["train"], distorted_content(args, vgg))
+            cached["train"] = joined(cached["train"], distorted_content(args, vgg, content_photos()))
             cached["content_distorted_crops"] = args.content_distorted_crops
             torch.save(cached, args.cache)
         train_set, test_set, content = cached["train"], cached["test"], cached["content"]
@@ -328,13 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("training set:", file=sys.stderr)
         train_set = dataset(photos(False), args.crops, args.gatys_iterations, args.seed, vgg)
+        content_images = content_photos()
         if args.content_distorted_crops:
             print("content photos, distorted:", file=sys.stderr)
-            train_set = joined(train_set, distorted_content(args, vgg))
+            train_set = joined(train_set, distorted_content(args, vgg, content_images))
         print("held-out set:", file=sys.stderr)
         test_set = dataset(photos(True), args.held_out_crops, args.gatys_iterations, args.seed + 1, vgg)
         print("content photos:", file=sys.stderr)
-        content = content_statistics(vgg, args.content_crops, args.seed + 2)
+        content = content_statistics(vgg, content_images, args.content_crops, args.seed + 2)
         if args.cache:
             torch.save(
                 {
