@@ -185,6 +185,22 @@ def test_a_head_trained_without_the_photos_own_directions_cannot_read_them(bundl
         assert not torch.allclose(model.head(z[:1]), model.head(z[1:2]), atol=1e-3)
 
 
+def test_training_statistics_read_in_bfloat16_stay_close_to_float32_ones(bundled, samples):
+    """The training script may read its crops in bfloat16 (faster); the head is then applied to
+    float32 statistics, so the two must agree to a small share of the features' spread."""
+    script = _training_script()
+    photo = resize_long_side(load_image(str(samples / "coffee.jpg")), 96)
+    rng = np.random.default_rng(0)
+    images = [photo] + [distort(photo, kind, 3, rng) for kind in ("noise", "blur", "jpeg", "contrast")]
+    vgg = bundled.network.vgg
+    full = script.statistics_of(vgg, images, "float32")
+    half = script.statistics_of(vgg, images, "bfloat16")
+    assert half.dtype == torch.float32 and half.shape == full.shape
+    assert not torch.equal(half, full)
+    moved = (half - full).abs() / bundled.network.feature_std  # in the head's standardised units
+    assert moved.median() < 0.03 and moved.quantile(0.99) < 0.15
+
+
 @pytest.mark.parametrize("name", ["chelsea", "coffee", "rocket"])
 def test_the_bundled_model_scores_a_clean_photo_above_it_with_strong_noise_blur_or_jpeg(bundled, samples, name):
     """The sample photos are held out of the bundled model's training (scripts/train_nima.py)."""
