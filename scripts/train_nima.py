@@ -334,19 +334,19 @@ def main(argv: list[str] | None = None) -> int:
         held = cached.get("training_precision", "float32")
         if held != args.training_precision:
             p.error(f"{args.cache} holds training statistics read in {held}; pass --training-precision {held}")
-        if "content" not in cached:
-            cached["content"] = content_statistics(
-                vgg, content_photos(), args.content_crops, args.seed + 2, args.training_precision
-            )
-            torch.save(cached, args.cache)
         had = cached.get("content_distorted_crops", 0)
-        if had != args.content_distorted_crops:
-            if had:
-                p.error(
-                    f"{args.cache} holds {had} distorted crops per content photo; pass --content-distorted-crops {had}"
+        if had and had != args.content_distorted_crops:
+            p.error(f"{args.cache} holds {had} distorted crops per content photo; pass --content-distorted-crops {had}")
+        missing_content = "content" not in cached
+        if missing_content or had != args.content_distorted_crops:  # an older cache: add what it lacks
+            content_images = content_photos()
+            if missing_content:
+                cached["content"] = content_statistics(
+                    vgg, content_images, args.content_crops, args.seed + 2, args.training_precision
                 )
-            cached["train"] = joined(cached["train"], distorted_content(args, vgg, content_photos()))
-            cached["content_distorted_crops"] = args.content_distorted_crops
+            if had != args.content_distorted_crops:
+                cached["train"] = joined(cached["train"], distorted_content(args, vgg, content_images))
+                cached["content_distorted_crops"] = args.content_distorted_crops
             torch.save(cached, args.cache)
         train_set, test_set, content = cached["train"], cached["test"], cached["content"]
         if "rng" in cached:  # the head starts where it would after extracting the statistics
