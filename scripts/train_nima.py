@@ -105,6 +105,25 @@ CROP = 224
 TRAINING_PRECISION = "float32"
 
 
+def missing_sources() -> list[str]:
+    """What to install for the photos this script reads that are not on this machine: checked
+    before any work, since the content photos are first read a quarter of an hour in."""
+    wanted = {
+        "mate-backgrounds": [MATE / f"{n}.jpg" for n in TRAIN_MATE + HELD_OUT_MATE],
+        "lomiri-wallpapers-16.04 lomiri-wallpapers-20.04": [
+            LOMIRI / f"{n}.jpg" for n in TRAIN_LOMIRI + HELD_OUT_LOMIRI
+        ],
+        "plasma-workspace-wallpapers": [PLASMA / n for n in CONTENT_PLASMA],
+        "palapeli-data": [PALAPELI / f"{n}.jpg" for n in CONTENT_PALAPELI],
+    }
+    missing = [f"apt-get install {package}" for package, paths in wanted.items() if not all(map(Path.exists, paths))]
+    try:
+        import skimage.data  # noqa: F401
+    except ImportError:
+        missing.append("pip install scikit-image")
+    return missing
+
+
 def skimage_photo(name: str) -> np.ndarray:
     """One of scikit-image's bundled photos as HxWx3 float32 in [0, 1]."""
     import skimage.data
@@ -352,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         if "rng" in cached:  # the head starts where it would after extracting the statistics
             torch.set_rng_state(cached["rng"])
     else:
+        if missing := missing_sources():
+            p.error("the photos to train on are not all installed; run: " + "; ".join(missing))
         print("training set:", file=sys.stderr)
         train_set = dataset(photos(False), args.crops, args.gatys_iterations, args.seed, vgg, args.training_precision)
         content_images = content_photos()

@@ -185,6 +185,16 @@ def test_a_head_trained_without_the_photos_own_directions_cannot_read_them(bundl
         assert not torch.allclose(model.head(z[:1]), model.head(z[1:2]), atol=1e-3)
 
 
+def test_the_training_script_names_the_package_of_photos_it_cannot_find(tmp_path, monkeypatch):
+    """A machine without one of the photo packages is told what to install before any work."""
+    script = _training_script()
+    monkeypatch.setattr(script, "PALAPELI", tmp_path)
+    assert "apt-get install palapeli-data" in script.missing_sources()
+    for name in script.CONTENT_PALAPELI:
+        (tmp_path / f"{name}.jpg").touch()
+    assert "apt-get install palapeli-data" not in script.missing_sources()
+
+
 def test_training_statistics_read_in_bfloat16_stay_close_to_float32_ones(bundled, samples):
     """The training script may read its crops in bfloat16 (faster); the head is then applied to
     float32 statistics, so the two must agree to a small share of the features' spread."""
