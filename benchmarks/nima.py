@@ -10,6 +10,12 @@ out folder), so runs already made there are reused. Example:
 
     python benchmarks/nima.py                                  # ten dev pairs, W = 1e5
     python benchmarks/nima.py --pairs 1,10 --nima-weight 3e5
+    python benchmarks/nima.py --models "new/technical.pt#sha256=$(cut -c1-64 new/technical.pt.sha256)"
+
+``--models`` checks a retrained model before it replaces the bundled one: only the Gatys runs at
+the project's defaults are made, and each model (the bundled one first) says how far it puts the
+published DPST results above them. A model trained on the synthetic distortions alone can rank
+their levels well and still mind a painted texture less.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from photostyle.core.nima import load_nima, nima_scores
 COLUMNS = ("nima_mean", "structure", "photorealism", "style_distance")
 #: The Gatys run at the settings it is published with.
 GATYS_OWN = "gatys, its own settings"
+#: The Gatys run at the project's defaults, the one ``--models`` compares against.
+GATYS_DEFAULTS = "gatys, no finishing"
 
 
 def settings(size: int, device: str, weight: float, own_gatys: bool = True) -> dict[str, StyleConfig]:
@@ -38,7 +46,7 @@ def settings(size: int, device: str, weight: float, own_gatys: bool = True) -> d
     runs = {
         "dpst": {"method": {"name": "dpst"}},
         f"dpst, nima weight {weight:g}": {"method": {"name": "dpst", "nima_weight": weight}},
-        "gatys, no finishing": {"method": {"name": "gatys"}, "finish": {"postprocess": "none"}},
+        GATYS_DEFAULTS: {"method": {"name": "gatys"}, "finish": {"postprocess": "none"}},
         GATYS_OWN: {
             "method": {"name": "gatys"},
             "finish": {"postprocess": "none"},
@@ -61,7 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--no-own-gatys", action="store_true", help="leave out Gatys at its own settings (6-14 min a pair on 2 cores)"
     )
+    p.add_argument(
+        "--models",
+        default="",
+        help="comma-separated NIMA weights (URI#sha256=HEX) to compare with the bundled model on the published"
+        " DPST results against the Gatys runs at the project's defaults; only those runs are made",
+    )
     args = p.parse_args(argv)
+    if args.models:
+        return compare_models(args, [load_nima()] + [load_nima(spec) for spec in args.models.split(",")])
     runs = settings(args.size, args.device, args.nima_weight, not args.no_own_gatys)
     model = load_nima()
     rows: dict[str, list[dict]] = {label: [] for label in [*runs, "published DPST"]}
@@ -94,6 +110,31 @@ def main(argv: list[str] | None = None) -> int:
         above = sum(p["nima_mean"] > g["nima_mean"] for p, g in zip(rows["published DPST"], rows[label]))
         print(f"published DPST above {label} on {above} of {len(rows['dpst'])} pairs")
     Path(args.out, "nima.json").write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+def compare_models(args: argparse.Namespace, models: list) -> int:
+    """Each model's gap between the published DPST result and the Gatys result (project defaults,
+    no finishing) of every pair: how many pairs it puts the published result above, the smallest
+    and the median gap, and every pair's."""
+    runs = settings(args.size, args.device, args.nima_weight)
+    label = f"-nima{list(runs).index(GATYS_DEFAULTS)}"  # the file name the full benchmark gives this run
+    pairs = [int(x) for x in args.pairs.split(",")]
+    gaps: dict[str, list[float]] = {m.model_id: [] for m in models}
+    for k in pairs:
+        result = load_image(run_flow(k, args, runs[GATYS_DEFAULTS], label)["output"])
+        published = resize_to(load_image(str(Path(args.data) / "reference" / f"best{k}_t_1000.png")), result.shape[:2])
+        for m in models:
+            gaps[m.model_id].append(nima_scores(m, published)["nima_mean"] - nima_scores(m, result)["nima_mean"])
+        print(f"pair {k}: " + ", ".join(f"{i} {g[-1]:+.2f}" for i, g in gaps.items()), file=sys.stderr, flush=True)
+    print(f"# {args.size} px, NIMA mean of the published DPST result less that of {GATYS_DEFAULTS}")
+    print("| model | published above | smallest gap | median gap | " + " | ".join(map(str, pairs)) + " |")
+    print("|---|---|---|---|" + "---|" * len(pairs))
+    for model_id, g in gaps.items():
+        row = " | ".join(f"{x:+.2f}" for x in g)
+        above = sum(x > 0 for x in g)
+        print(f"| {model_id} | {above} of {len(g)} | {min(g):+.2f} | {statistics.median(g):+.2f} | {row} |")
+    Path(args.out, "nima-models.json").write_text(json.dumps(gaps, indent=2))
     return 0
 
 
