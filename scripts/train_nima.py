@@ -358,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"{args.cache} holds {had} distorted crops per content photo; pass --content-distorted-crops {had}")
         missing_content = "content" not in cached
         if missing_content or had != args.content_distorted_crops:  # an older cache: add what it lacks
+            if missing := missing_sources():
+                p.error(f"{args.cache} lacks the content photos, not all installed here; run: " + "; ".join(missing))
             content_images = content_photos()
             if missing_content:
                 cached["content"] = content_statistics(
