@@ -105,22 +105,25 @@ CROP = 224
 TRAINING_PRECISION = "float32"
 
 
-def missing_sources() -> list[str]:
-    """What to install for the photos this script reads that are not on this machine: checked
-    before any work, since the content photos are first read a quarter of an hour in."""
+def missing_sources(content_only: bool = False) -> list[str]:
+    """What to install for the photos this script reads (with ``content_only``, the content photos
+    alone) that are not on this machine: checked before any work, since the content photos are
+    first read a quarter of an hour in."""
     wanted = {
-        "mate-backgrounds": [MATE / f"{n}.jpg" for n in TRAIN_MATE + HELD_OUT_MATE],
-        "lomiri-wallpapers-16.04 lomiri-wallpapers-20.04": [
-            LOMIRI / f"{n}.jpg" for n in TRAIN_LOMIRI + HELD_OUT_LOMIRI
-        ],
         "plasma-workspace-wallpapers": [PLASMA / n for n in CONTENT_PLASMA],
         "palapeli-data": [PALAPELI / f"{n}.jpg" for n in CONTENT_PALAPELI],
     }
+    if not content_only:
+        wanted["mate-backgrounds"] = [MATE / f"{n}.jpg" for n in TRAIN_MATE + HELD_OUT_MATE]
+        wanted["lomiri-wallpapers-16.04 lomiri-wallpapers-20.04"] = [
+            LOMIRI / f"{n}.jpg" for n in TRAIN_LOMIRI + HELD_OUT_LOMIRI
+        ]
     missing = [f"apt-get install {package}" for package, paths in wanted.items() if not all(map(Path.exists, paths))]
-    try:
-        import skimage.data  # noqa: F401
-    except ImportError:
-        missing.append("pip install scikit-image")
+    if not content_only:
+        try:
+            import skimage.data  # noqa: F401
+        except ImportError:
+            missing.append("pip install scikit-image")
     return missing
 
 
@@ -358,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"{args.cache} holds {had} distorted crops per content photo; pass --content-distorted-crops {had}")
         missing_content = "content" not in cached
         if missing_content or had != args.content_distorted_crops:  # an older cache: add what it lacks
-            if missing := missing_sources():
+            if missing := missing_sources(content_only=True):
                 p.error(f"{args.cache} lacks the content photos, not all installed here; run: " + "; ".join(missing))
             content_images = content_photos()
             if missing_content:
