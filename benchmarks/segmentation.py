@@ -2,7 +2,10 @@
 
 1. Regions: for each pair, the automatic regions (segment + group, as the pipeline pairs them)
    against the hand masks: mIoU after the best one-to-one matching of regions (intersections and
-   unions summed over content and style, since region k must mean the same in both).
+   unions summed over content and style, since region k must mean the same in both). Beside it,
+   ``nested_miou``'s two figures: the mIoU with finer regions forgiven (each automatic region
+   joined to the hand region it mostly covers) and with coarser ones forgiven, and for each part
+   which pairs under 0.7 miss by granularity and which by regions that cut across the hand ones.
 2. Proxy (``--proxy``, seconds a pair): each content region's Lab mean and spread matched to its
    style region's (the colour-transfer start of ``dpst``), once with the automatic regions, once
    with the hand masks and once with the whole images as one region; the style distance of each
@@ -58,7 +61,7 @@ from photostyle.core.config import StyleConfig  # noqa: E402
 from photostyle.core.imageio import decode_image, encode_image, load_image, resize_long_side  # noqa: E402
 from photostyle.core.laplacian import matting_laplacian  # noqa: E402
 from photostyle.core.masks import LabelMap, fit_mask, load_mask  # noqa: E402
-from photostyle.core.metrics import matched_miou, score_all, style_distance  # noqa: E402
+from photostyle.core.metrics import matched_miou, nested_miou, score_all, style_distance  # noqa: E402
 from photostyle.core.regions import RegionPairs, optimisation_masks, pair_regions, single_region  # noqa: E402
 from photostyle.core.segmentation import SegmentInputs, group_pair, segmenter_for  # noqa: E402
 from photostyle.flows.cli import add_settings_flags, config_from_args  # noqa: E402
@@ -176,9 +179,12 @@ def region_row(data: Path, k: int, config: StyleConfig, device: str, proxy: bool
     truth = hand_labels(data, k, [im.shape[:2] for im in images])
     auto = [pairs.content_masks.argmax(0), pairs.style_masks.argmax(0)]
     miou, _ = matched_miou(auto, [t.labels for t in truth])
+    finer, coarser = nested_miou(auto, [t.labels for t in truth])
     row = {
         "pair": k,
         "miou": miou,
+        "finer": finer,
+        "coarser": coarser,
         "auto_regions": len(pairs.names),
         "hand_regions": len(truth[0].names),
         "source": seg.source,
@@ -245,8 +251,8 @@ def print_regions(rows: list[dict]) -> None:
         f" {'short photo':>11} {'style':>6}" if short else ""
     )
     print(
-        f"{'pair':>6} {'mIoU':>6} {'auto':>5} {'hand':>5} {'seconds':>8}{extra}  source, choice, "
-        "correspondence, disagreement by count"
+        f"{'pair':>6} {'mIoU':>6} {'finer':>6} {'coarser':>7} {'auto':>5} {'hand':>5} {'seconds':>8}{extra}  "
+        "source, choice, correspondence, disagreement by count"
     )
     for r in rows:
         disagreement = r["detail"].get("disagreement") or {}
@@ -254,7 +260,8 @@ def print_regions(rows: list[dict]) -> None:
             f" {r['short']['photorealism']:11.3f} {r['short']['style_distance']:6.3f}" if short else ""
         )
         print(
-            f"{r['pair']:>6} {r['miou']:6.3f} {r['auto_regions']:>5} {r['hand_regions']:>5} {r['seconds']:8.2f}{extra}"
+            f"{r['pair']:>6} {r['miou']:6.3f} {r['finer']:6.3f} {r['coarser']:7.3f} {r['auto_regions']:>5} "
+            f"{r['hand_regions']:>5} {r['seconds']:8.2f}{extra}"
             f"  {r['source']} {r['detail'].get('chosen', '-')} {r['detail'].get('correspondence', '-')} "
             f"{' '.join(f'{k}:{v:.3f}' for k, v in disagreement.items())}"
         )
@@ -265,6 +272,7 @@ def print_regions(rows: list[dict]) -> None:
     )
     for name, part in parts(rows).items():
         print(part_line(name, part, lambda r: r["miou"], "mIoU", worst=min))
+        print(f"  {granularity(part)}")
     if proxy:
         ratios = [r["proxy"]["auto"] for r in rows]
         print(
@@ -279,6 +287,20 @@ def print_regions(rows: list[dict]) -> None:
             f"short dpst auto/hand: median photorealism {med['photorealism']:.3f}, "
             f"style distance {med['style_distance']:.3f}"
         )
+
+
+def granularity(rows: list[dict]) -> str:
+    """How the pairs under an mIoU of 0.7 miss: regions that nest in the hand ones, finer or
+    coarser (``nested_miou`` of 0.9 or more one way), or regions that cut across them."""
+    low = [r for r in rows if r["miou"] < 0.7]
+    finer = [r["pair"] for r in low if r["finer"] >= 0.9]
+    coarser = [r["pair"] for r in low if r["coarser"] >= 0.9 and r["pair"] not in finer]
+    across = [r["pair"] for r in low if r["pair"] not in finer + coarser]
+    return (
+        f"under 0.7: {len(low)} pairs; finer than the hand masks {finer}, coarser {coarser}, "
+        f"across them {across}; medians finer {statistics.median(r['finer'] for r in rows):.3f}, "
+        f"coarser {statistics.median(r['coarser'] for r in rows):.3f}"
+    )
 
 
 def parts(rows: list[dict]) -> dict[str, list[dict]]:

@@ -6,7 +6,9 @@ All images are HxWx3 float32 RGB in [0, 1]. Every metric is deterministic (fixed
 - ``structure``: SSIM between the Sobel edge maps of content and output (did the geometry survive?).
 - ``style_distance``: per-region sliced Wasserstein distance between output and style colours in Lab.
 - ``photorealism``: matting-Laplacian energy per pixel (is the output locally affine in the content?).
-- ``matched_miou``: agreement of an automatic segmentation with hand masks (for the benchmark).
+- ``matched_miou``: agreement of an automatic segmentation with hand masks (for the benchmark);
+  ``nested_miou`` says whether a miss is one of granularity (finer or coarser regions that nest
+  in the hand ones) or of regions that cut across them.
 """
 
 from __future__ import annotations
@@ -329,17 +331,38 @@ def matched_miou(predicted: list[np.ndarray], truth: list[np.ndarray]) -> tuple[
     """
     if len(predicted) != len(truth) or any(p.shape != t.shape for p, t in zip(predicted, truth)):
         raise ValueError("predicted and true label maps must pair up with equal shapes")
-    n_pred = 1 + max(int(p.max()) for p in predicted)
-    n_true = 1 + max(int(t.max()) for t in truth)
-    inter = np.zeros((n_pred, n_true))
-    pred_area, true_area = np.zeros(n_pred), np.zeros(n_true)
-    for p, t in zip(predicted, truth):
-        inter += np.bincount(p.ravel() * n_true + t.ravel(), minlength=n_pred * n_true).reshape(n_pred, n_true)
-        pred_area += np.bincount(p.ravel(), minlength=n_pred)
-        true_area += np.bincount(t.ravel(), minlength=n_true)
+    inter = overlaps(predicted, truth)
+    pred_area, true_area = inter.sum(1), inter.sum(0)
     iou = inter / np.maximum(pred_area[:, None] + true_area[None, :] - inter, 1)
     rows, cols = optimize.linear_sum_assignment(iou, maximize=True)
     present = true_area > 0
-    per_true = np.zeros(n_true)
+    per_true = np.zeros(len(true_area))
     per_true[cols] = iou[rows, cols]
     return float(per_true[present].mean()), {int(r): int(c) for r, c in zip(rows, cols) if iou[r, c] > 0}
+
+
+def overlaps(predicted: list[np.ndarray], truth: list[np.ndarray]) -> np.ndarray:
+    """Pixels of predicted label i and true label j, summed over the images: (n_pred, n_true)."""
+    n_pred = 1 + max(int(p.max()) for p in predicted)
+    n_true = 1 + max(int(t.max()) for t in truth)
+    inter = np.zeros((n_pred, n_true))
+    for p, t in zip(predicted, truth):
+        inter += np.bincount(p.ravel() * n_true + t.ravel(), minlength=n_pred * n_true).reshape(n_pred, n_true)
+    return inter
+
+
+def nested_miou(predicted: list[np.ndarray], truth: list[np.ndarray]) -> tuple[float, float]:
+    """``matched_miou`` with granularity forgiven, one way and then the other.
+
+    Finer: each predicted region first joins the true region it overlaps most (over all the
+    images), so predicted regions that split a true one are not misses. Coarser: each true
+    region joins the predicted region it overlaps most, so a predicted region that holds two
+    true ones whole is not a miss. Regions that cut across the true ones score low both ways.
+    Each figure alone is lenient (a fine enough partition scores 1 finer, a single region 1
+    coarser): they diagnose a ``matched_miou`` below 1, they are no target.
+    """
+    inter = overlaps(predicted, truth)
+    to_true, to_pred = inter.argmax(1), inter.argmax(0)
+    finer = matched_miou([to_true[p] for p in predicted], truth)[0]
+    coarser = matched_miou(predicted, [to_pred[t] for t in truth])[0]
+    return finer, coarser

@@ -250,3 +250,16 @@ def test_matched_miou_matches_regions_one_to_one_across_both_images():
     assert miou == 1.0 and match == {5: 0, 2: 1}
     merged = [np.zeros((1, 4), int), np.zeros((1, 4), int)]  # one region for two: it matches the larger
     assert matched_miou(merged, truth)[0] == pytest.approx((5 / 8) / 2)
+
+
+def test_nested_miou_tells_granularity_from_regions_that_cut_across():
+    from photostyle.core.metrics import matched_miou, nested_miou
+
+    truth = [np.array([[0, 0, 0, 0, 1, 1, 1, 1]]), np.array([[0, 0, 1, 1, 1, 1, 1, 1]])]
+    finer = [np.array([[0, 0, 2, 2, 1, 1, 3, 3]]), np.array([[0, 0, 1, 1, 3, 3, 1, 1]])]  # each true region split
+    coarser = [np.zeros((1, 8), int), np.zeros((1, 8), int)]
+    across = [np.array([[0, 0, 1, 1, 0, 0, 1, 1]]), np.array([[0, 1, 0, 1, 0, 1, 0, 1]])]
+    assert matched_miou(finer, truth)[0] < 0.75
+    assert nested_miou(finer, truth)[0] == 1.0 and nested_miou(finer, truth)[1] < 0.75
+    assert nested_miou(coarser, truth) == (pytest.approx(matched_miou(coarser, truth)[0]), 1.0)
+    assert max(nested_miou(across, truth)) < 0.7
