@@ -329,8 +329,6 @@ def matched_miou(predicted: list[np.ndarray], truth: list[np.ndarray]) -> tuple[
     images before the matching (Hungarian, maximising total IoU). A true region left without a
     predicted one scores 0. Returns the mean and the matching {predicted: true}.
     """
-    if len(predicted) != len(truth) or any(p.shape != t.shape for p, t in zip(predicted, truth)):
-        raise ValueError("predicted and true label maps must pair up with equal shapes")
     inter = overlaps(predicted, truth)
     pred_area, true_area = inter.sum(1), inter.sum(0)
     iou = inter / np.maximum(pred_area[:, None] + true_area[None, :] - inter, 1)
@@ -343,6 +341,8 @@ def matched_miou(predicted: list[np.ndarray], truth: list[np.ndarray]) -> tuple[
 
 def overlaps(predicted: list[np.ndarray], truth: list[np.ndarray]) -> np.ndarray:
     """Pixels of predicted label i and true label j, summed over the images: (n_pred, n_true)."""
+    if len(predicted) != len(truth) or any(p.shape != t.shape for p, t in zip(predicted, truth)):
+        raise ValueError("predicted and true label maps must pair up with equal shapes")
     n_pred = 1 + max(int(p.max()) for p in predicted)
     n_true = 1 + max(int(t.max()) for t in truth)
     inter = np.zeros((n_pred, n_true))

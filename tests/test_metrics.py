@@ -263,3 +263,5 @@ def test_nested_miou_tells_granularity_from_regions_that_cut_across():
     assert nested_miou(finer, truth)[0] == 1.0 and nested_miou(finer, truth)[1] < 0.75
     assert nested_miou(coarser, truth) == (pytest.approx(matched_miou(coarser, truth)[0]), 1.0)
     assert max(nested_miou(across, truth)) < 0.7
+    with pytest.raises(ValueError, match="equal shapes"):
+        nested_miou([np.zeros((1, 8), int)], [np.zeros((1, 7), int)])
