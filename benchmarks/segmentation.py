@@ -178,8 +178,9 @@ def region_row(data: Path, k: int, config: StyleConfig, device: str, proxy: bool
     seconds = time.perf_counter() - start
     truth = hand_labels(data, k, [im.shape[:2] for im in images])
     auto = [pairs.content_masks.argmax(0), pairs.style_masks.argmax(0)]
-    miou, _ = matched_miou(auto, [t.labels for t in truth])
-    finer, coarser = nested_miou(auto, [t.labels for t in truth])
+    hand = [t.labels for t in truth]
+    miou, _ = matched_miou(auto, hand)
+    finer, coarser = nested_miou(auto, hand)
     row = {
         "pair": k,
         "miou": miou,
