@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
 def compare_models(args: argparse.Namespace, models: list) -> int:
     """Each model's gap between the published DPST result and the Gatys result (project defaults,
     no finishing) of every pair: how many pairs it puts the published result above, the smallest
-    and the median gap, and every pair's."""
+    and the median gap, and every pair's. A model named twice (the bundled one again) is listed once."""
+    models = list({m.model_id: m for m in models}.values())
     runs = settings(args.size, args.device, args.nima_weight)
     label = f"-nima{list(runs).index(GATYS_DEFAULTS)}"  # the file name the full benchmark gives this run
     pairs = [int(x) for x in args.pairs.split(",")]
