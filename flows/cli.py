@@ -75,6 +75,7 @@ FLAGS = (
     Flag("--candidates", "candidates.count", "N"),
     Flag("--candidate-methods", "candidates.methods", "M,M"),
     Flag("--seed", "optimizer.seed", "N"),
+    Flag("--precision", "optimizer.precision"),
     Flag("--device", "device"),
     Flag("--max-megapixels", "max_megapixels", "X"),
 )

@@ -62,12 +62,14 @@ def test_flags_set_their_settings_and_the_others_keep_their_defaults():
     assert config_from_args(_parse()) == StyleConfig()
     config = config_from_args(
         _parse("--size", "256", "--iterations", "150", "--init", "transfer", "--postprocess", "affine",
-               "--affine-radius", "7", "--photo-weight", "2e3", "--regions", "3", "--device", "cpu")
+               "--affine-radius", "7", "--photo-weight", "2e3", "--regions", "3", "--device", "cpu",
+               "--precision", "bfloat16")
     )  # fmt: skip
     assert (config.size, config.optimizer.iterations, config.optimizer.init) == (256, 150, "transfer")
     assert (config.finish.postprocess, config.finish.affine_radius) == ("affine", 7)
     assert config.method.name == "dpst" and config.method.photo_weight == 2e3
     assert config.segmentation.segmenter.regions == 3 and config.device == "cpu"
+    assert config.optimizer.precision == "bfloat16"
     sha = "ab" * 32
     model = config_from_args(_parse("--segmentation-weights", f"w.pth#sha256={sha}", "--group-threshold", "0.9"))
     assert model.segmentation.segmenter.name == "ade20k" and model.segmentation.grouping.threshold == 0.9

