@@ -157,7 +157,7 @@ class OptimizerConfig(Settings):
         "float32",
         description="Precision of the network's passes while optimising: bfloat16 (activations handed "
         "back in float32) took 0.6x float32's time on an Intel Xeon with AMX, changes the result slightly, "
-        "and can be slower on CPUs without bfloat16 instructions.",
+        "and may be slower on CPUs without bfloat16 instructions.",
     )
 
 
