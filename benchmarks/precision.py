@@ -51,13 +51,12 @@ def run_pair(k: int, args: argparse.Namespace) -> dict[str, tuple[float, float, 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=str(DEFAULT_DATA), help="the dpst folder (input, style, segmentation)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the dpst folder (input, style, segmentation)")
     p.add_argument("--pairs", default=",".join(map(str, PAIRS)), help="comma-separated pair numbers")
     p.add_argument("--method", default="dpst", help="the method, at its defaults")
     p.add_argument("--size", type=int, default=256, help="working size, long side")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     args = p.parse_args(argv)
-    args.data = Path(args.data)
     results = {}
     print("pair precision seconds structure photo*1e4 style", flush=True)
     for k in (int(x) for x in args.pairs.split(",")):
