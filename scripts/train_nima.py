@@ -2,22 +2,25 @@
 distortions, and evaluate it on photos held out of training.
 
 The training set is TID2013-like: crops of redistributable photos (Debian's ``mate-backgrounds``
-and ``lomiri-wallpapers`` photos, scikit-image's data), each at six levels (the photo, then five of rising strength)
-of every kind in ``core/distortions.py``, each level mapped to a score distribution. A short Gatys
-run of each crop gives the painterly kind. The model is NIMA's head (dropout, linear, softmax) on
-channel statistics of the bundled VGG-19's frozen activations, trained with NIMA's EMD loss.
-Sixteen more photos (``plasma-workspace-wallpapers``, ``palapeli-data``) are distorted the same
-way at fewer crops, and also read as they are at many: the head is trained blind to the
+and ``lomiri-wallpapers`` photos, scikit-image's data, three crops each; the 112 large enough of
+Debian's ``gcompris-qt-data``, one crop each), each at six levels (the photo, then five of rising
+strength) of every kind in ``core/distortions.py``, each level mapped to a score distribution. A
+short Gatys run of each crop gives the painterly kind. The model is NIMA's head (dropout, linear,
+softmax) on channel statistics of the bundled VGG-19's frozen activations, trained with NIMA's EMD
+loss. Sixteen more photos (``plasma-workspace-wallpapers``, ``palapeli-data``) are distorted the
+same way at two crops, and also read as they are at many: the head is trained blind to the
 directions in which their clean statistics differ.
 
 Held out: three mate photos, two lomiri photos and the project's sample photos (``data/samples``), which the tests
 score. The evaluation prints, per kind, Spearman's correlation between the predicted mean and the
 level on the held-out crops (pooled over photos, and the median within a photo), and writes the
 weights, their sha256 and ``evaluation.json`` to ``--out``. Needs ``apt-get install
-mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 plasma-workspace-wallpapers
-palapeli-data`` and ``pip install scikit-image``.
-About 26 minutes on 2 CPU cores (``--training-precision bfloat16``, for trying training sets:
-about two thirds of that on a CPU with AMX, a slightly different model):
+--no-install-recommends mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04
+plasma-workspace-wallpapers palapeli-data gcompris-qt-data`` and ``pip install scikit-image``.
+About 28 minutes on 2 CPU cores with native bfloat16 (AMX or AVX512-BF16), where the network reads
+the training crops in bfloat16; elsewhere it reads them in float32 and takes about twice as long
+(``--gcompris-crops 0`` leaves the GCompris photos out: the previous model's recipe, 26-28 minutes in
+float32, a weaker model):
 
     python scripts/train_nima.py                  # writes data/nima/
 """
@@ -28,8 +31,10 @@ import argparse
 import hashlib
 import json
 import statistics
+import struct
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +43,7 @@ from scipy.stats import spearmanr
 
 from photostyle.core.config import GatysConfig, OptimizerConfig
 from photostyle.core.distortions import KINDS, LEVELS, distort, score_distribution
-from photostyle.core.imageio import load_image, resize_long_side
+from photostyle.core.imageio import decode_image, load_image, resize_long_side
 from photostyle.core.methods import MethodInputs, run_method
 from photostyle.core.nima import (
     ANALYSIS_SIDE,
@@ -98,17 +103,33 @@ CONTENT_PALAPELI = (
     "european-honey-bee",
     "panther-chameleon-female",
 )
+#: Photos of Debian's gcompris-qt-data (GPL-3+, or CC BY / CC BY-SA from Wikimedia Commons, each
+#: credited in /usr/share/doc/gcompris-qt-data/copyright), inside the resource bundles of these
+#: activities: every photo with a short side of at least GCOMPRIS_MIN_SIDE px at the analysis size
+#: (112 in gcompris-qt-data 3.1), one distorted crop each. More photos, more than more crops of the
+#: same photos, teach the head how clean photos differ, which ranking across photos needs, and
+#: they add painted crops of many more photos (docs/benchmarks.md, "NIMA").
+GCOMPRIS = Path("/usr/share/gcompris-qt/rcc")
+GCOMPRIS_ACTIVITIES = (
+    "erase",
+    "explore_world_animals",
+    "explore_monuments",
+    "explore_world_music",
+    "explore_farm_animals",
+)
+GCOMPRIS_MIN_SIDE = 240
+GCOMPRIS_CROPS = 1
 CONTENT_CROPS = 10
 CONTENT_DISTORTED_CROPS = 2
 CONTENT_DIRECTIONS = 32
 CROP = 224
-TRAINING_PRECISION = "float32"
+TRAINING_PRECISION = "auto"
 
 
-def missing_sources(content_only: bool = False) -> list[str]:
+def missing_sources(content_only: bool = False, gcompris: bool = True) -> list[str]:
     """What to install for the photos this script reads (with ``content_only``, the content photos
-    alone) that are not on this machine: checked before any work, since the content photos are
-    first read a quarter of an hour in."""
+    alone; GCompris' only with ``gcompris``) that are not on this machine: checked before any work,
+    since the content photos are first read a quarter of an hour in."""
     wanted = {
         "plasma-workspace-wallpapers": [PLASMA / n for n in CONTENT_PLASMA],
         "palapeli-data": [PALAPELI / f"{n}.jpg" for n in CONTENT_PALAPELI],
@@ -118,6 +139,8 @@ def missing_sources(content_only: bool = False) -> list[str]:
         wanted["lomiri-wallpapers-16.04 lomiri-wallpapers-20.04"] = [
             LOMIRI / f"{n}.jpg" for n in TRAIN_LOMIRI + HELD_OUT_LOMIRI
         ]
+    if gcompris and not content_only:
+        wanted["--no-install-recommends gcompris-qt-data"] = [GCOMPRIS / f"{a}.rcc" for a in GCOMPRIS_ACTIVITIES]
     missing = [f"apt-get install {package}" for package, paths in wanted.items() if not all(map(Path.exists, paths))]
     if not content_only:
         try:
@@ -135,6 +158,54 @@ def skimage_photo(name: str) -> np.ndarray:
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     return image[..., :3].astype(np.float32) / 255.0
+
+
+def qt_resources(path: Path) -> dict[str, bytes]:
+    """The files of a compiled Qt resource bundle (``.rcc``, format 1-3, stored or zlib-compressed)
+    by their path inside it. GCompris ships its photos in these; reading the format needs no Qt."""
+    data = path.read_bytes()
+    if data[:4] != b"qres":
+        raise ValueError(f"{path}: not a Qt resource bundle")
+    version, tree, blobs, names = struct.unpack(">IIII", data[4:20])
+    entry = 14 if version < 2 else 22
+
+    def name(offset: int) -> str:
+        (length,) = struct.unpack(">H", data[names + offset : names + offset + 2])
+        return data[names + offset + 6 : names + offset + 6 + 2 * length].decode("utf-16-be")
+
+    files: dict[str, bytes] = {}
+    pending = [(0, "")]
+    while pending:
+        index, parent = pending.pop()
+        at = tree + index * entry
+        name_offset, flags = struct.unpack(">IH", data[at : at + 6])
+        path_here = f"{parent}/{name(name_offset)}" if index else ""
+        if flags & 2:  # a directory: its children are consecutive entries
+            count, first = struct.unpack(">II", data[at + 6 : at + 14])
+            pending += [(child, path_here) for child in range(first, first + count)]
+            continue
+        (offset,) = struct.unpack(">I", data[at + 10 : at + 14])
+        (length,) = struct.unpack(">I", data[blobs + offset : blobs + offset + 4])
+        blob = data[blobs + offset + 4 : blobs + offset + 4 + length]
+        if flags & 4:
+            raise ValueError(f"{path}: {path_here} is zstd-compressed, which this reader does not decode")
+        files[path_here] = zlib.decompress(blob[4:]) if flags & 1 else blob
+    return files
+
+
+def gcompris_photos() -> dict[str, np.ndarray]:
+    """GCompris' photos (``activity/name``) at the analysis size, read from the activities'
+    resource bundles: those with a short side of at least ``GCOMPRIS_MIN_SIDE`` px there."""
+    found = {}
+    for activity in GCOMPRIS_ACTIVITIES:
+        files = qt_resources(GCOMPRIS / f"{activity}.rcc")
+        for path in sorted(k for k in files if k.endswith(".webp")):
+            image = decode_image(files[path], f"{GCOMPRIS / activity}.rcc:{path}")
+            if max(image.shape[:2]) > ANALYSIS_SIDE:
+                image = resize_long_side(image, ANALYSIS_SIDE)
+            if min(image.shape[:2]) >= GCOMPRIS_MIN_SIDE:
+                found[f"{activity}/{Path(path).stem}"] = image
+    return found
 
 
 def photos(held_out: bool) -> dict[str, np.ndarray]:
@@ -237,6 +308,24 @@ def distorted_content(args: argparse.Namespace, vgg, images: dict[str, np.ndarra
     )
 
 
+def distorted_gcompris(args: argparse.Namespace, vgg) -> dict:
+    """GCompris' photos as training photos: ``--gcompris-crops`` crops each, distorted."""
+    return dataset(
+        gcompris_photos(), args.gcompris_crops, args.gatys_iterations, args.seed + 4, vgg, args.training_precision
+    )
+
+
+def resolved_precision(choice: str) -> str:
+    """``auto``: bfloat16 where the CPU computes it natively (AVX512-BF16 or AMX), else float32."""
+    if choice != "auto":
+        return choice
+    native = (
+        getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+        or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    )
+    return "bfloat16" if native else "float32"
+
+
 def joined(first: dict, second: dict) -> dict:
     """Two datasets as one."""
     return {
@@ -335,10 +424,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--training-precision",
-        choices=("float32", "bfloat16"),
+        choices=("auto", "float32", "bfloat16"),
         default=TRAINING_PRECISION,
         help="precision of the network's pass over the training and content crops (bfloat16 is about 2.7"
-        " times faster on a CPU with AMX); the held-out crops, like scoring, are always read in float32",
+        " times faster on a CPU with AMX; auto: bfloat16 where the CPU computes it natively); the held-out"
+        " crops, like scoring, are always read in float32",
+    )
+    p.add_argument(
+        "--gcompris-crops",
+        type=int,
+        default=GCOMPRIS_CROPS,
+        help="distorted crops per GCompris photo in the training set (0: none)",
     )
     p.add_argument("--epochs", type=int, default=150)
     p.add_argument("--seed", type=int, default=2018)
@@ -347,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         help="a .pt file to keep the extracted statistics in (and reuse); a rerun from it trains the same model",
     )
     args = p.parse_args(argv)
+    args.training_precision = resolved_precision(args.training_precision)
     began = time.perf_counter()
     # channels-last convolutions: the feature extraction, most of the run, is about a sixth faster on a CPU
     # (this converts build_vgg's cached trunk in place, for this process only)
@@ -372,11 +469,21 @@ def main(argv: list[str] | None = None) -> int:
                 cached["train"] = joined(cached["train"], distorted_content(args, vgg, content_images))
                 cached["content_distorted_crops"] = args.content_distorted_crops
             torch.save(cached, args.cache)
+        if (had_gcompris := cached.get("gcompris_crops", 0)) != args.gcompris_crops:
+            if had_gcompris:
+                p.error(
+                    f"{args.cache} holds {had_gcompris} crops per GCompris photo; pass --gcompris-crops {had_gcompris}"
+                )
+            if missing := [m for m in missing_sources() if "gcompris" in m]:
+                p.error(f"{args.cache} lacks the GCompris photos, not installed here; run: " + "; ".join(missing))
+            cached["train"] = joined(cached["train"], distorted_gcompris(args, vgg))
+            cached["gcompris_crops"] = args.gcompris_crops
+            torch.save(cached, args.cache)
         train_set, test_set, content = cached["train"], cached["test"], cached["content"]
         if "rng" in cached:  # the head starts where it would after extracting the statistics
             torch.set_rng_state(cached["rng"])
     else:
-        if missing := missing_sources():
+        if missing := missing_sources(gcompris=args.gcompris_crops > 0):
             p.error("the photos to train on are not all installed; run: " + "; ".join(missing))
         print("training set:", file=sys.stderr)
         train_set = dataset(photos(False), args.crops, args.gatys_iterations, args.seed, vgg, args.training_precision)
@@ -384,6 +491,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.content_distorted_crops:
             print("content photos, distorted:", file=sys.stderr)
             train_set = joined(train_set, distorted_content(args, vgg, content_images))
+        if args.gcompris_crops:
+            print("GCompris photos, distorted:", file=sys.stderr)
+            train_set = joined(train_set, distorted_gcompris(args, vgg))
         print("held-out set:", file=sys.stderr)
         test_set = dataset(photos(True), args.held_out_crops, args.gatys_iterations, args.seed + 1, vgg)
         print("content photos:", file=sys.stderr)
@@ -395,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
                     "test": test_set,
                     "content": content,
                     "content_distorted_crops": args.content_distorted_crops,
+                    "gcompris_crops": args.gcompris_crops,
                     "training_precision": args.training_precision,
                     "rng": torch.get_rng_state(),
                 },
@@ -408,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         "content_images": len(content),
         "content_directions": args.content_directions,
         "content_distorted_crops": args.content_distorted_crops,
+        "gcompris_crops": args.gcompris_crops,
         "training_precision": args.training_precision,
         "held_out_images": len(test_set["meta"]),
         "final_train_emd": round(losses[-1], 4),

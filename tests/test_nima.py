@@ -195,6 +195,77 @@ def test_the_training_script_names_the_package_of_photos_it_cannot_find(tmp_path
     assert "apt-get install palapeli-data" not in script.missing_sources()
 
 
+def _qt_bundle(files: dict[str, tuple[bytes, bool]]) -> bytes:
+    """A compiled Qt resource bundle (format 2) with one folder, ``act``, holding ``files``
+    (name -> (bytes, zlib-compressed)), laid out as Qt's rcc writes it."""
+    import struct
+    import zlib
+
+    names, name_offsets = b"", {}
+    for name in ["act", *files]:
+        name_offsets[name] = len(names)
+        names += struct.pack(">HI", len(name), 0) + name.encode("utf-16-be")
+    blobs, tree = b"", b""
+    tree += struct.pack(">IHII", 0, 2, 1, 1) + bytes(8)  # the root: one child, entry 1
+    tree += struct.pack(">IHII", name_offsets["act"], 2, len(files), 2) + bytes(8)
+    for name, (content, compressed) in files.items():
+        stored = struct.pack(">I", len(content)) + zlib.compress(content) if compressed else content
+        tree += struct.pack(">IHHHI", name_offsets[name], 1 if compressed else 0, 0, 0, len(blobs)) + bytes(8)
+        blobs += struct.pack(">I", len(stored)) + stored
+    header = 20
+    offsets = struct.pack(">IIII", 2, header, header + len(tree), header + len(tree) + len(blobs))
+    return b"qres" + offsets + tree + blobs + names
+
+
+def test_the_training_script_reads_photos_out_of_qt_resource_bundles(tmp_path):
+    """GCompris ships its photos inside compiled Qt resources; the script reads them without Qt."""
+    script = _training_script()
+    photo = bytes(range(256)) * 40
+    bundle = tmp_path / "act.rcc"
+    bundle.write_bytes(_qt_bundle({"a.webp": (photo, True), "b.txt": (b"stored as is", False)}))
+    assert script.qt_resources(bundle) == {"/act/a.webp": photo, "/act/b.txt": b"stored as is"}
+    (tmp_path / "not.rcc").write_bytes(b"PK\x03\x04")
+    with pytest.raises(ValueError, match="not.rcc: not a Qt resource bundle"):
+        script.qt_resources(tmp_path / "not.rcc")
+
+
+def test_the_training_script_takes_gcompris_photos_large_enough_from_their_bundles(tmp_path, monkeypatch):
+    """Every WebP photo in the named activities' bundles whose short side reaches the minimum at
+    the analysis size is a training photo, named activity/stem; smaller ones and other files are not."""
+    import io
+
+    from PIL import Image
+
+    script = _training_script()
+
+    def webp(width: int, height: int) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", (width, height), (200, 120, 40)).save(out, "WEBP")
+        return out.getvalue()
+
+    bundle = _qt_bundle(
+        {"wide.webp": (webp(1024, 600), True), "tiny.webp": (webp(400, 200), False), "notes.txt": (b"text", False)}
+    )
+    (tmp_path / "act.rcc").write_bytes(bundle)
+    monkeypatch.setattr(script, "GCOMPRIS", tmp_path)
+    monkeypatch.setattr(script, "GCOMPRIS_ACTIVITIES", ("act",))
+    found = script.gcompris_photos()
+    assert list(found) == ["act/wide"]  # 400 x 200 keeps a short side of 200 < 240
+    assert found["act/wide"].shape == (300, 512, 3)  # resized to the analysis size
+    assert abs(float(found["act/wide"][0, 0, 0]) - 200 / 255) < 0.03
+
+
+def test_the_training_script_reads_in_bfloat16_only_where_the_cpu_computes_it(monkeypatch):
+    script = _training_script()
+    assert script.resolved_precision("float32") == "float32"
+    assert script.resolved_precision("bfloat16") == "bfloat16"
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert script.resolved_precision("auto") == "float32"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert script.resolved_precision("auto") == "bfloat16"
+
+
 def test_training_statistics_read_in_bfloat16_stay_close_to_float32_ones(bundled, samples):
     """The training script may read its crops in bfloat16 (faster); the head is then applied to
     float32 statistics, so the two must agree to a small share of the features' spread."""
