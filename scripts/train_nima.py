@@ -443,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a .pt file to keep the extracted statistics in (and reuse); a rerun from it trains the same model",
     )
     args = p.parse_args(argv)
-    args.training_precision = resolved_precision(args.training_precision)
+    chosen, args.training_precision = args.training_precision, resolved_precision(args.training_precision)
+    how = " (auto: native on this CPU)" if chosen == "auto" and args.training_precision == "bfloat16" else ""
+    print(f"training crops read in {args.training_precision}{how}; held-out crops in float32", file=sys.stderr)
     began = time.perf_counter()
     # channels-last convolutions: the feature extraction, most of the run, is about a sixth faster on a CPU
     # (this converts build_vgg's cached trunk in place, for this process only)
