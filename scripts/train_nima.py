@@ -273,7 +273,7 @@ def crops(image: np.ndarray, count: int, rng: np.random.Generator) -> list[np.nd
 
 def painted(crop: np.ndarray, style: np.ndarray, iterations: int, seed: int, precision: str = "float32") -> np.ndarray:
     """A short Gatys run of the crop with another photo's style, from the crop itself, its network
-    passes at ``precision`` (bfloat16 paints a little less in the same iterations)."""
+    passes at ``precision`` (bfloat16 paints less in the same iterations)."""
     optimizer = OptimizerConfig(
         iterations=iterations, init="content", scales=1, tolerance=0.0, seed=seed, precision=precision
     )
