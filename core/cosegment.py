@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from photostyle.core.colour import region_colour_transfer, rgb_to_lab
 from photostyle.core.filters import guided_filter
-from photostyle.core.imageio import min_long_side, resize_long_side
+from photostyle.core.imageio import min_long_side, shrink_long_side
 from photostyle.core.masks import LabelMap, nearest_index
 from photostyle.core.metrics import SortedColours, style_distance, style_sides
 from photostyle.core.regions import DEFAULT_MIN_SHARE, merge_unshared, pair_regions
@@ -122,7 +122,7 @@ def pixel_features(vgg: VGGFeatures, image: np.ndarray, work_size: int = WORK_SI
     the VGG activations of FEATURE_LAYERS, the Lab colour and the height in the image. A strip
     is reduced no further than its short side allows the network."""
     side = analysed_side(image.shape[:2], work_size)
-    small = resize_long_side(image, side) if max(image.shape[:2]) > side else image
+    small = shrink_long_side(image, side)
     device = next(iter(vgg.buffers())).device
     pixels = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1)))[None].float().to(device) * 255.0
     grid = (max(1, small.shape[0] // 4), max(1, small.shape[1] // 4))
@@ -562,10 +562,7 @@ def cosegment(
             for k in range(MIN_REGIONS, max(MIN_REGIONS, max_regions) + 1)
             for s in CANDIDATE_SEEDS
         }
-        small = tuple(
-            resize_long_side(im, AGREEMENT_SIZE) if max(im.shape[:2]) > AGREEMENT_SIZE else im
-            for im in (content, style)
-        )
+        small = tuple(shrink_long_side(im, AGREEMENT_SIZE) for im in (content, style))
         candidates = {key: label_pair((ec, es), *fits[key], small) for key in fits}
         agreement = transfer_agreement(*small, candidates, {key: f[0] for key, f in fits.items()}, min_share)
         best, scores = choose_clustering(agreement)

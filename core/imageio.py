@@ -352,6 +352,11 @@ def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:
     return _resize(image, height, width)
 
 
+def shrink_long_side(image: np.ndarray, size: int) -> np.ndarray:
+    """The image with its long side shrunk to ``size`` px where it is longer; never enlarged."""
+    return resize_long_side(image, size) if max(image.shape[:2]) > size else image
+
+
 def resize_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Resize to exactly (H, W) (float32 out)."""
     height, width = shape

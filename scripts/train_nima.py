@@ -43,7 +43,7 @@ from scipy.stats import spearmanr
 
 from photostyle.core.config import GatysConfig, OptimizerConfig
 from photostyle.core.distortions import KINDS, LEVELS, distort, score_distribution
-from photostyle.core.imageio import decode_image, load_image, resize_long_side
+from photostyle.core.imageio import decode_image, load_image, resize_long_side, shrink_long_side
 from photostyle.core.methods import MethodInputs, run_method
 from photostyle.core.nima import (
     ANALYSIS_SIDE,
@@ -193,11 +193,6 @@ def qt_resources(path: Path) -> dict[str, bytes]:
     return files
 
 
-def at_analysis_size(image: np.ndarray) -> np.ndarray:
-    """The image with its long side shrunk to the analysis size where it is larger (never enlarged)."""
-    return resize_long_side(image, ANALYSIS_SIDE) if max(image.shape[:2]) > ANALYSIS_SIDE else image
-
-
 def gcompris_photos() -> dict[str, np.ndarray]:
     """GCompris' photos (``activity/name``) at the analysis size, read from the activities'
     resource bundles: those with a short side of at least ``GCOMPRIS_MIN_SIDE`` px there."""
@@ -205,7 +200,7 @@ def gcompris_photos() -> dict[str, np.ndarray]:
     for activity in GCOMPRIS_ACTIVITIES:
         files = qt_resources(GCOMPRIS / f"{activity}.rcc")
         for path in sorted(k for k in files if k.endswith(".webp")):
-            image = at_analysis_size(decode_image(files[path], f"{GCOMPRIS / activity}.rcc:{path}"))
+            image = shrink_long_side(decode_image(files[path], f"{GCOMPRIS / activity}.rcc:{path}"), ANALYSIS_SIDE)
             if min(image.shape[:2]) >= GCOMPRIS_MIN_SIDE:
                 found[f"{activity}/{Path(path).stem}"] = image
     return found
@@ -221,7 +216,7 @@ def photos(held_out: bool) -> dict[str, np.ndarray]:
         found = {n: load_image(str(MATE / f"{n}.jpg")) for n in TRAIN_MATE}
         found |= {n: skimage_photo(n) for n in TRAIN_SKIMAGE}
         found |= {n: load_image(str(LOMIRI / f"{n}.jpg"), long_side=2 * ANALYSIS_SIDE) for n in TRAIN_LOMIRI}
-    return {n: at_analysis_size(img) for n, img in found.items()}
+    return {n: shrink_long_side(img, ANALYSIS_SIDE) for n, img in found.items()}
 
 
 def content_photos() -> dict[str, np.ndarray]:

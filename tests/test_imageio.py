@@ -30,6 +30,7 @@ from photostyle.core.imageio import (
     resize_long_side,
     resize_to,
     save_image,
+    shrink_long_side,
     sweep_temp_files,
     to_rgb_array,
     write_bytes_atomic,
@@ -586,3 +587,11 @@ def test_resize_preserves_constant_and_antialiases():
 
 def test_resize_to_shape():
     assert resize_to(np.zeros((10, 20, 3), np.float32), (5, 7)).shape == (5, 7, 3)
+
+
+def test_shrink_long_side_shrinks_only():
+    rng = np.random.default_rng(0)
+    large = rng.random((60, 90, 3)).astype(np.float32)
+    small = rng.random((20, 30, 3)).astype(np.float32)
+    assert shrink_long_side(large, 45).shape == (30, 45, 3)
+    assert shrink_long_side(small, 45) is small
