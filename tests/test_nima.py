@@ -40,6 +40,12 @@ def test_emd_is_zero_for_equal_distributions_and_grows_with_the_distance_between
     for k in (1, 3, 9):
         assert float(emd_loss(one_hot(0), one_hot(k))) == pytest.approx(math.sqrt(k / 10), rel=1e-4)
     assert float(emd_loss(one_hot(2), one_hot(7))) == pytest.approx(float(emd_loss(one_hot(7), one_hot(2))))
+    # weighted: each pair's distance counts by its weight
+    target, predicted = torch.cat([one_hot(0), one_hot(0)]), torch.cat([one_hot(1), one_hot(9)])
+    near, far = math.sqrt(1 / 10), math.sqrt(9 / 10)
+    assert float(emd_loss(target, predicted, weights=torch.tensor([3.0, 1.0]))) == pytest.approx(
+        (3 * near + far) / 4, rel=1e-4
+    )
 
 
 def test_mean_and_spread_of_a_score_distribution():
@@ -121,6 +127,33 @@ def test_a_published_layout_loads_by_uri_and_scores_a_photo(tmp_path, samples, l
     assert 1.0 <= scores["nima_mean"] <= 10.0 and scores["nima_std"] >= 0.0
 
 
+def test_a_technical_model_averages_its_heads_and_one_with_the_linear_head_alone_still_loads(
+    tmp_path, bundled, samples
+):
+    """The bundled layout averages the distributions of NIMA's linear head and the hidden-layer
+    head; a file with the linear head alone (the layout before the second head) loads as that."""
+    from photostyle.core.nima import NimaTechnical
+
+    image = resize_long_side(load_image(str(samples / "coffee.jpg")), 200)
+    tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float()
+    network = bundled.network
+    assert network.hidden_head is not None
+    with torch.no_grad():
+        z = network.features(tensor)
+        both = score_mean(network(tensor))
+        linear, hidden = score_mean(network.head(z)), score_mean(network.hidden_head(z))
+    assert both.item() == pytest.approx((linear.item() + hidden.item()) / 2, abs=1e-4)
+    assert abs(linear.item() - hidden.item()) > 1e-3
+
+    alone = NimaTechnical(network.vgg, hidden=0)
+    state = {k: v for k, v in network.head_state().items() if not k.startswith("hidden_head.")}
+    alone.load_state_dict({**state, **{f"vgg.{k}": v for k, v in network.vgg.state_dict().items()}})
+    spec = _save(alone.head_state(), tmp_path / "linear-only.pt")
+    model = load_nima(spec)
+    assert model.layout == "technical" and model.network.hidden_head is None
+    assert nima_scores(model, image)["nima_mean"] == pytest.approx(linear.item(), abs=1e-4)
+
+
 def test_weights_of_an_unknown_layout_or_another_hash_are_refused_naming_the_file(tmp_path):
     spec = _save({"fc.weight": torch.zeros(10, 4)}, tmp_path / "other.pth")
     with pytest.raises(InputError, match="not a NIMA state dict of a known layout") as info:
@@ -173,7 +206,9 @@ def test_a_head_trained_without_the_photos_own_directions_cannot_read_them(bundl
     width = statistics_width()
     x = torch.randn(96, width, generator=generator).exp()
     levels = torch.randint(0, 6, (96,), generator=generator)
-    data = {"x": x, "y": torch.from_numpy(np.stack([score_distribution(int(v)) for v in levels])), "meta": []}
+    kinds = ["none" if v == 0 else ("painterly" if i % 2 else "noise") for i, v in enumerate(levels.tolist())]
+    meta = [("photo", 0, kind, int(v)) for kind, v in zip(kinds, levels)]
+    data = {"x": x, "y": torch.from_numpy(np.stack([score_distribution(int(v)) for v in levels])), "meta": meta}
     directions = script.content_directions(torch.randn(40, width, generator=generator), data, 4)
     assert torch.allclose(directions.T @ directions, torch.eye(4), atol=1e-4)
     model = NimaTechnical(bundled.network.vgg)
@@ -181,8 +216,9 @@ def test_a_head_trained_without_the_photos_own_directions_cannot_read_them(bundl
     z = model.standardise(x)
     moved = z + (torch.randn(96, 4, generator=generator) * 10) @ directions.T
     with torch.no_grad():
-        assert torch.allclose(model.head(moved), model.head(z), atol=1e-5)
-        assert not torch.allclose(model.head(z[:1]), model.head(z[1:2]), atol=1e-3)
+        for head in (model.head, model.hidden_head):
+            assert torch.allclose(head(moved), head(z), atol=1e-5)
+            assert not torch.allclose(head(z[:1]), head(z[1:2]), atol=1e-3)
 
 
 def test_the_training_script_names_the_package_of_photos_it_cannot_find(tmp_path, monkeypatch):
@@ -401,8 +437,9 @@ def test_the_quality_term_joins_at_the_working_size_only(bundled, samples, name)
 
 
 def test_a_run_whose_quality_term_fools_the_model_warns(prefect_api, samples, tmp_path, caplog):
-    """STROTSS at a weight far above its scale drives the bundled model's score past the mean
-    of a clean photo's target within twenty steps; the optimize stage records it and warns."""
+    """STROTSS at a weight far above its scale and ten times its learning rate drives the bundled
+    model's score past the mean of a clean photo's target within twenty steps; the optimize stage
+    records it and warns."""
     from conftest import settings
     from photostyle.core.artifacts import ArtifactStore
     from photostyle.flows.stylize_pair import stylize_pair
@@ -411,7 +448,9 @@ def test_a_run_whose_quality_term_fools_the_model_warns(prefect_api, samples, tm
         content=str(samples / "rocket.jpg"),
         style=str(samples / "coffee.jpg"),
         output=str(tmp_path / "o.png"),
-        config=settings(64, method={"name": "strotss", "nima_weight": 1.0}, optimizer={"iterations": 20}),
+        config=settings(
+            64, method={"name": "strotss", "nima_weight": 1.0, "last_lr": 1e-2}, optimizer={"iterations": 20}
+        ),
         artifact_root=str(tmp_path / "a"),
     )
     ref = ArtifactStore(str(tmp_path / "a")).get("optimize", sidecar["stages"]["optimize"]["key"])
