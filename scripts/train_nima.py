@@ -508,8 +508,6 @@ def main(argv: list[str] | None = None) -> int:
             cached["gcompris_crops"] = args.gcompris_crops
             torch.save(cached, args.cache)
         train_set, test_set, content = cached["train"], cached["test"], cached["content"]
-        if "rng" in cached:  # the head starts where it would after extracting the statistics
-            torch.set_rng_state(cached["rng"])
     else:
         if missing := missing_sources(gcompris=args.gcompris_crops > 0):
             p.error("the photos to train on are not all installed; run: " + "; ".join(missing))
@@ -535,7 +533,6 @@ def main(argv: list[str] | None = None) -> int:
                     "content_distorted_crops": args.content_distorted_crops,
                     "gcompris_crops": args.gcompris_crops,
                     "training_precision": args.training_precision,
-                    "rng": torch.get_rng_state(),
                 },
                 args.cache,
             )

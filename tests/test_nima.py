@@ -196,29 +196,57 @@ def _training_script():
     return module
 
 
+def _training_set(generator: torch.Generator, count: int = 96) -> dict:
+    """Random statistics of ``count`` crops, each at a random level of noise or painterly texture
+    (or the photo), laid out as the training script's data sets."""
+    from photostyle.core.nima import statistics_width
+
+    x = torch.randn(count, statistics_width(), generator=generator).exp()
+    levels = torch.randint(0, 6, (count,), generator=generator).tolist()
+    kinds = ["none" if v == 0 else ("painterly" if i % 2 else "noise") for i, v in enumerate(levels)]
+    meta = [("photo", 0, kind, v) for kind, v in zip(kinds, levels)]
+    return {"x": x, "y": torch.from_numpy(np.stack([score_distribution(v) for v in levels])), "meta": meta}
+
+
 def test_a_head_trained_without_the_photos_own_directions_cannot_read_them(bundled):
-    """The projection the head is trained behind is folded into its weights: moving a photo's
+    """The projection the heads are trained behind is folded into their weights: moving a photo's
     statistics along the removed directions changes no score."""
     from photostyle.core.nima import NimaTechnical, statistics_width
 
     script = _training_script()
     generator = torch.Generator().manual_seed(0)
     width = statistics_width()
-    x = torch.randn(96, width, generator=generator).exp()
-    levels = torch.randint(0, 6, (96,), generator=generator)
-    kinds = ["none" if v == 0 else ("painterly" if i % 2 else "noise") for i, v in enumerate(levels.tolist())]
-    meta = [("photo", 0, kind, int(v)) for kind, v in zip(kinds, levels)]
-    data = {"x": x, "y": torch.from_numpy(np.stack([score_distribution(int(v)) for v in levels])), "meta": meta}
+    data = _training_set(generator)
     directions = script.content_directions(torch.randn(40, width, generator=generator), data, 4)
     assert torch.allclose(directions.T @ directions, torch.eye(4), atol=1e-4)
     model = NimaTechnical(bundled.network.vgg)
     script.train(model, data, 5, 0, directions)
-    z = model.standardise(x)
+    z = model.standardise(data["x"])
     moved = z + (torch.randn(96, 4, generator=generator) * 10) @ directions.T
     with torch.no_grad():
         for head in (model.head, model.hidden_head):
             assert torch.allclose(head(moved), head(z), atol=1e-5)
             assert not torch.allclose(head(z[:1]), head(z[1:2]), atol=1e-3)
+
+
+def test_heads_trained_with_one_seed_are_the_same_whatever_ran_before(bundled):
+    """A rerun from cached statistics trains the file a run from scratch wrote: each head's
+    weights are drawn from the seed, not from wherever the random state stood."""
+    from photostyle.core.nima import NimaTechnical
+
+    script = _training_script()
+    data = _training_set(torch.Generator().manual_seed(1), 64)
+    states = []
+    for before in (0, 1):
+        torch.manual_seed(before)
+        model = NimaTechnical(bundled.network.vgg)
+        script.train(model, data, 2, 7)
+        states.append(model.head_state())
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    other = NimaTechnical(bundled.network.vgg)
+    script.train(other, data, 2, 8)
+    assert not torch.equal(other.head_state()["hidden_head.1.weight"], states[0]["hidden_head.1.weight"])
 
 
 def test_the_training_script_names_the_package_of_photos_it_cannot_find(tmp_path, monkeypatch):
