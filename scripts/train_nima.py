@@ -363,9 +363,9 @@ def train(
     z = model.standardise(x)
     if directions is not None:
         z = z - (z @ directions) @ directions.T
-    painterly = torch.tensor([PAINTERLY_WEIGHT if m[2] == "painterly" else 1.0 for m in data["meta"]])
     losses = fit_head(model.head, z, y, epochs, seed)
     if model.hidden_head is not None:
+        painterly = torch.tensor([PAINTERLY_WEIGHT if m[2] == "painterly" else 1.0 for m in data["meta"]])
         fit_head(model.hidden_head, z, y, epochs, seed, painterly)
     if directions is not None:
         for head in model.heads():
