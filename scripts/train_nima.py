@@ -18,7 +18,7 @@ level on the held-out crops (pooled over photos, and the median within a photo),
 weights, their sha256 and ``evaluation.json`` to ``--out``. Needs ``apt-get install
 --no-install-recommends mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04
 plasma-workspace-wallpapers palapeli-data gcompris-qt-data`` and ``pip install scikit-image``.
-About 20 minutes on 2 CPU cores with native bfloat16 (AMX or AVX512-BF16), where the network's
+About 20 to 27 minutes on 2 CPU cores with native bfloat16 (AMX or AVX512-BF16), where the network's
 passes over the training crops (statistics and painterly runs) run in bfloat16; elsewhere they run
 in float32 and take two to three times as long (``--gcompris-crops 0`` leaves the GCompris photos
 out: 26-28 minutes in float32, a weaker model):
