@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("cache", help="the .pt file written by scripts/train_nima.py --cache")
     p.add_argument("--seeds", default="2018,2019", help="head seeds, comma-separated (one run per set and seed)")
     p.add_argument("--split-seed", type=int, default=7, help="the seed of sets 2-4's split of the training photos")
-    p.add_argument("--epochs", type=int, default=150)
+    p.add_argument("--epochs", type=int, default=train_nima.EPOCHS)
     p.add_argument("--content-directions", type=int, default=train_nima.CONTENT_DIRECTIONS)
     p.add_argument("--json", help="also write every run's figures here")
     args = p.parse_args(argv)

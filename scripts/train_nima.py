@@ -123,6 +123,8 @@ GCOMPRIS_CROPS = 1
 CONTENT_CROPS = 10
 CONTENT_DISTORTED_CROPS = 2
 CONTENT_DIRECTIONS = 32
+#: Passes of each head over the training rows.
+EPOCHS = 150
 CROP = 224
 TRAINING_PRECISION = "auto"
 #: The painterly crops' weight in the hidden-layer head's loss: a hidden layer learns the synthetic
@@ -460,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         default=GCOMPRIS_CROPS,
         help="distorted crops per GCompris photo in the training set (0: none)",
     )
-    p.add_argument("--epochs", type=int, default=150)
+    p.add_argument("--epochs", type=int, default=EPOCHS)
     p.add_argument("--seed", type=int, default=2018)
     p.add_argument(
         "--cache",
